@@ -121,8 +121,7 @@ def format_expression(expr):
         return "*"
     if isinstance(expr, AllOf):
         return "&".join(
-            "(%s)" % format_expression(op) if isinstance(op, AnyOf) else format_expression(op)
-            for op in expr.operands
+            "(%s)" % format_expression(op) if isinstance(op, AnyOf) else format_expression(op) for op in expr.operands
         )
     return "|".join(format_expression(op) for op in expr.operands)
 
@@ -219,7 +218,7 @@ def _parse_atom(reader, depth):
     if char == "*":
         reader.pos += 1
         return Everywhere()
-    name, _ = reader.name("a location name, '*' or '('")
+    name, _position = reader.name("a location name, '*' or '('")
     return Location(name)
 
 
@@ -257,7 +256,7 @@ def _check_length(text):
 def _read_key(reader):
     if reader.peek() == '"':
         start = reader.pos
-        key, _ = _read_quoted(reader)
+        key, _value_start = _read_quoted(reader)
         return key, start
     return reader.name("a service name")
 
@@ -586,9 +585,7 @@ async def evaluate(expr, operation, is_failure=_never_failed, is_available=None)
     if isinstance(expr, Location):
         return await _evaluate_location(expr.name, operation, is_failure, is_available)
     if isinstance(expr, AllOf):
-        results = await asyncio.gather(
-            *(evaluate(op, operation, is_failure, is_available) for op in expr.operands)
-        )
+        results = await asyncio.gather(*(evaluate(op, operation, is_failure, is_available) for op in expr.operands))
         return Result(
             ok=all(r.ok for r in results),
             values=[pair for r in results for pair in r.values],
@@ -641,9 +638,7 @@ def collection_keys(body):
     return [
         key
         for key, value in body.items()
-        if isinstance(value, list)
-        and not key.endswith("links")
-        and all(isinstance(item, dict) for item in value)
+        if isinstance(value, list) and not key.endswith("links") and all(isinstance(item, dict) for item in value)
     ]
 
 
@@ -658,7 +653,7 @@ def merge_lists(bodies, location_key=LOCATION_KEY):
     """
     if not bodies:
         raise ValueError("nothing to merge")
-    kinds = {tuple(sorted(collection_keys(body))) for _, body in bodies}
+    kinds = {tuple(sorted(collection_keys(body))) for _location, body in bodies}
     if len(kinds) != 1 or not next(iter(kinds)):
         raise ValueError("responses are not lists of the same kind: %s" % sorted(kinds))
     keys = next(iter(kinds))

@@ -1,0 +1,57 @@
+# oid — the two entry points of the README:
+#   make demo   set up everything on a fresh machine and run the main job
+#   make test   run the whole test suite (what .ci/run calls)
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+COLLECTION := collections/ansible_collections/oid/cloud
+APT_PACKAGES := docker.io debootstrap haproxy iproute2 iptables
+# ansible-test bootstraps pip in its sanity venvs with a script it downloads
+# from a host this machine cannot reach; ours does the same from PyPI.
+ANSIBLE_TEST_GET_PIP := $(HOME)/.ansible/test/cache/get_pip_24_2.py
+
+.PHONY: help setup demo test lint unit sanity build
+
+help:
+	@echo "make demo    set up (packages, venv, images) and run the main job"
+	@echo "make test    run every test: lint, ansible-test sanity, pytest"
+
+setup: $(VENV)/.installed $(ANSIBLE_TEST_GET_PIP)
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(BIN)/pip install -q -U pip
+	$(BIN)/pip install -q -e '.[ansible,test]'
+	touch $@
+
+$(ANSIBLE_TEST_GET_PIP): scripts/ansible-test-get-pip.py
+	mkdir -p $(dir $@)
+	cp $< $@
+
+demo: setup
+	$(BIN)/oid scope check '{nova: Berlin, glance: Denver|Paris}' --catalog examples/catalog.yml --entry Berlin
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+sanity: setup
+	cd $(COLLECTION) && $(CURDIR)/$(BIN)/ansible-test sanity --local --python 3.11
+
+unit: setup
+	$(BIN)/pytest -q tests/unit
+
+build: setup
+	mkdir -p build
+	$(BIN)/ansible-galaxy collection build --force --output-path build $(COLLECTION)
+
+test: lint sanity build
+	$(BIN)/pytest -q

@@ -1,0 +1,96 @@
+"""The collection oid.cloud: found from the top without installing, and buildable."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+TOP = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+COLLECTION = TOP / "collections" / "ansible_collections" / "oid" / "cloud"
+# Run modules on this machine with the Python running the tests (the venv's).
+LOCAL = ("-i", "localhost,", "-c", "local", "-e", f"ansible_python_interpreter={sys.executable}")
+
+
+def run(*args, cwd=TOP, env=None):
+    result = subprocess.run(
+        [str(BIN / args[0]), *args[1:]],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={**os.environ, **(env or {})},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def test_playbook_from_the_top_finds_the_collection(tmp_path):
+    playbook = tmp_path / "check.yml"
+    playbook.write_text(
+        f"""
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - oid.cloud.scope_info:
+        catalog: {TOP}/examples/catalog.yml
+        scope: {{nova: "Berlin&Denver"}}
+      register: checked
+    - ansible.builtin.copy:
+        content: "{{{{ checked | to_json }}}}"
+        dest: {tmp_path}/out.json
+"""
+    )
+    run("ansible-playbook", *LOCAL, str(playbook))
+    checked = json.loads((tmp_path / "out.json").read_text())
+    assert checked["scope"]["compute"] == "Berlin&Denver"
+    assert checked["locations"]["compute"] == ["Berlin", "Denver"]
+    assert checked["entry"] == "Berlin"
+
+
+def test_bad_scope_fails_the_task_with_the_reason(tmp_path):
+    playbook = tmp_path / "bad.yml"
+    playbook.write_text(
+        f"""
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - oid.cloud.scope_info:
+        catalog: {TOP}/examples/catalog.yml
+        scope: "{{nova: Tokyo}}"
+"""
+    )
+    result = subprocess.run(
+        [str(BIN / "ansible-playbook"), *LOCAL, str(playbook)],
+        cwd=TOP,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "unknown location 'Tokyo'; known locations: Berlin, Denver, Paris" in result.stdout
+
+
+def test_built_artifact_installs_and_documents_its_modules(tmp_path):
+    run("ansible-galaxy", "collection", "build", "--output-path", str(tmp_path), str(COLLECTION))
+    (artifact,) = tmp_path.glob("oid-cloud-*.tar.gz")
+    with tarfile.open(artifact) as tar:
+        names = tar.getnames()
+    assert "plugins/module_utils/scope.py" in names and "MANIFEST.json" in names
+    installed = tmp_path / "installed"
+    # --force: from the top, ansible.cfg already shows the checkout's copy as installed.
+    run("ansible-galaxy", "collection", "install", "--force", "-p", str(installed), str(artifact))
+    doc = run(
+        "ansible-doc",
+        "oid.cloud.scope_info",
+        cwd=tmp_path,
+        env={"ANSIBLE_COLLECTIONS_PATH": str(installed)},  # cwd has no ansible.cfg
+    )
+    assert "inter-DC catalog" in doc
+    assert str(installed) in doc  # documented from the installed copy, not the checkout
