@@ -1,0 +1,9 @@
+"""Make the checkout's collection importable as `ansible_collections.oid.cloud`,
+the way Ansible imports it (next to the collections of the `ansible` package)."""
+
+import sys
+from pathlib import Path
+
+COLLECTIONS = Path(__file__).resolve().parents[1] / "collections"
+if str(COLLECTIONS) not in sys.path:
+    sys.path.insert(0, str(COLLECTIONS))
