@@ -1,0 +1,321 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, oid developers
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+"""The shared base of oid.cloud's modules, on openstacksdk.
+
+A module talks to the entry DC's interposer (the cloud's catalog points at
+it) and sends the scope in ``X-Scope``; it never routes by itself.  To be
+idempotent across the locations of its scope, a resource module reads its
+resource at each location with the scope narrowed to that location, plans
+with :mod:`convergence`, then writes with the scope narrowed to the targets.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.oid.cloud.plugins.module_utils.convergence import (
+    creation_targets,
+    deletion_targets,
+)
+from ansible_collections.oid.cloud.plugins.module_utils.scope import (
+    Everywhere,
+    Location,
+    ScopeError,
+    format_expression,
+    parse_canonical,
+    parse_scope,
+    service_type,
+)
+
+try:
+    import openstack
+    from keystoneauth1 import session as ks_session
+
+    HAS_SDK = True
+    SDK_IMPORT_ERROR = None
+except ImportError as exc:  # reported by fail_json in OidModule
+    HAS_SDK = False
+    SDK_IMPORT_ERROR = exc
+
+SCOPE_HEADER = "X-Scope"
+# The interposer answers scope questions here (normalization, '*').
+SCOPE_PATH = "/oid/v1/scope"
+# Reads and writes at different locations run concurrently, like '&' does.
+MAX_PARALLEL_LOCATIONS = 16
+
+
+def oid_argument_spec(**kwargs):
+    spec = dict(
+        cloud=dict(type="raw"),
+        auth_type=dict(),
+        auth=dict(type="dict", no_log=True),
+        region_name=dict(),
+        validate_certs=dict(type="bool", aliases=["verify"]),
+        ca_cert=dict(aliases=["cacert"]),
+        client_cert=dict(aliases=["cert"]),
+        client_key=dict(no_log=True, aliases=["key"]),
+        wait=dict(default=True, type="bool"),
+        timeout=dict(default=180, type="int"),
+        api_timeout=dict(type="int"),
+        interface=dict(default="public", choices=["public", "internal", "admin"], aliases=["endpoint_type"]),
+        scope=dict(type="raw"),
+    )
+    spec.update(kwargs)
+    return spec
+
+
+def scope_text(services):
+    """Canonical JSON of a {service type: expression} mapping."""
+    return json.dumps(dict((stype, format_expression(expr)) for stype, expr in services.items()), sort_keys=True, separators=(",", ":"))
+
+
+def has_everywhere(expr):
+    if isinstance(expr, Everywhere):
+        return True
+    return any(has_everywhere(op) for op in getattr(expr, "operands", ()))
+
+
+class LocationError(Exception):
+    """An operation failed at one location; the module reports it per location."""
+
+
+class OidModule(object):
+    """Base of every module: options, connection, scope, per-location calls.
+
+    Subclasses set ``argument_spec``, ``module_kwargs`` and ``service``
+    (the service type their resource lives in) and implement ``run``.
+    """
+
+    argument_spec = {}
+    module_kwargs = {}
+    service = None
+
+    def __init__(self):
+        self.ansible = AnsibleModule(oid_argument_spec(**self.argument_spec), supports_check_mode=True, **self.module_kwargs)
+        self.params = self.ansible.params
+        self.check_mode = self.ansible.check_mode
+        self.results = dict(changed=False)
+        if not HAS_SDK:
+            self.ansible.fail_json(msg=missing_required_lib("openstacksdk"), exception=str(SDK_IMPORT_ERROR))
+        try:
+            self.scope = parse_scope(self.params["scope"])
+        except ScopeError as exc:
+            self.ansible.fail_json(msg=str(exc))
+        self.conn = self._connect()
+
+    # -- connections ---------------------------------------------------------
+
+    def _connect(self):
+        params = self.params
+        cloud = params["cloud"]
+        try:
+            if isinstance(cloud, dict):
+                conn = openstack.connect(**cloud)
+            else:
+                conn = openstack.connect(
+                    cloud=cloud,
+                    auth_type=params["auth_type"],
+                    auth=params["auth"],
+                    region_name=params["region_name"],
+                    verify=params["validate_certs"],
+                    cacert=params["ca_cert"],
+                    key=params["client_key"],
+                    cert=params["client_cert"],
+                    api_timeout=params["api_timeout"],
+                    interface=params["interface"],
+                )
+        except openstack.exceptions.SDKException as exc:
+            self.ansible.fail_json(msg="cannot connect: %s" % exc)
+        # The token request itself goes through the interposer: the scope's
+        # identity decides which Keystone issues it.
+        if self.scope:
+            conn.session.additional_headers[SCOPE_HEADER] = scope_text(self.scope)
+        return conn
+
+    def connection(self, expr=None, service=None):
+        """A connection whose requests carry the module's scope with
+        ``service`` (default: the module's) narrowed to ``expr``.
+
+        It shares the entry connection's authentication (one token), so that
+        per-location connections cost no extra login.
+        """
+        services = dict(self.scope)
+        if expr is not None:
+            services[service or self.service] = expr
+        base = self.conn.session
+        session = ks_session.Session(
+            auth=base.auth,
+            verify=base.verify,
+            cert=base.cert,
+            timeout=base.timeout,
+            additional_headers={SCOPE_HEADER: scope_text(services)} if services else {},
+        )
+        return openstack.connection.Connection(
+            session=session,
+            region_name=self.conn.config.get_region_name(),
+            interface=self.params["interface"],
+        )
+
+    # -- scope ---------------------------------------------------------------
+
+    def expression(self, service=None):
+        """The module's service expression, '*' expanded by the interposer.
+
+        Without a scope for the service, the interposer runs it at the entry
+        DC; that DC's name comes from the interposer too.
+        """
+        stype = service_type(service or self.service)
+        expr = self.scope.get(stype)
+        if expr is None or has_everywhere(expr):
+            expr = self.normalized_scope()[stype]
+        return expr
+
+    def normalized_scope(self):
+        """The scope as the entry interposer normalizes it."""
+        endpoint = self.conn.session.get_endpoint(service_type="identity", interface=self.params["interface"])
+        base = endpoint.split("/identity", 1)[0]
+        response = self.conn.session.get(base + SCOPE_PATH, authenticated=False, raise_exc=False)
+        if response.status_code != 200:
+            self.ansible.fail_json(msg="the interposer refused the scope: %s" % response.text)
+        return parse_canonical(json.dumps(response.json()["scope"])).services
+
+    # -- per-location work ---------------------------------------------------
+
+    def each_location(self, locations, work):
+        """Run ``work(location, connection)`` at every location concurrently.
+
+        Returns {location: (True, value)} or {location: (False, message)};
+        one location's failure never hides another's result.
+        """
+
+        def one(location):
+            try:
+                return location, (True, work(location, self.connection(Location(location))))
+            except Exception as exc:  # reported per location, never raised
+                return location, (False, "%s: %s" % (type(exc).__name__, exc))
+
+        if not locations:
+            return {}
+        with ThreadPoolExecutor(max_workers=min(len(locations), MAX_PARALLEL_LOCATIONS)) as pool:
+            return dict(pool.map(one, locations))
+
+    def fail_per_location(self, failures, **extra):
+        """Fail with what happened at each location, keeping what succeeded."""
+        details = "; ".join("%s: %s" % (location, message) for location, message in sorted(failures.items()))
+        self.results.update(extra)
+        self.ansible.fail_json(msg="failed at %d location(s): %s" % (len(failures), details), **self.results)
+
+    def __call__(self):
+        try:
+            self.run()
+        except ScopeError as exc:
+            self.ansible.fail_json(msg=str(exc), **self.results)
+        except openstack.exceptions.SDKException as exc:
+            self.ansible.fail_json(msg=str(exc), **self.results)
+        self.ansible.exit_json(**self.results)
+
+    def run(self):
+        raise NotImplementedError
+
+
+class ScopedResourceModule(OidModule):
+    """A resource with ``state: present/absent`` kept at every location of
+    the scope.  Subclasses implement find, create, delete and, optionally,
+    ``updates`` (attribute changes) and ``update``; and ``to_dict``.
+    """
+
+    def find(self, conn):
+        raise NotImplementedError
+
+    def create(self, conn):
+        raise NotImplementedError
+
+    def delete(self, conn, resource):
+        raise NotImplementedError
+
+    def updates(self, resource):
+        """The attributes that differ from the module's options."""
+        return {}
+
+    def update(self, conn, resource, changes):
+        raise NotImplementedError
+
+    def to_dict(self, resource):
+        return resource.to_dict(computed=False) if hasattr(resource, "to_dict") else dict(resource)
+
+    def run(self):
+        expr = self.expression()
+        locations = expr.locations()
+        found = self.each_location(locations, lambda location, conn: self.find(conn))
+        state = dict((loc, (outcome[1] is not None) if outcome[0] else None) for loc, outcome in found.items())
+        failures = dict((loc, outcome[1]) for loc, outcome in found.items() if not outcome[0])
+        report = dict((loc, dict(present=state[loc])) for loc in locations)
+        before = dict((loc, self.to_dict(outcome[1])) for loc, outcome in found.items() if outcome[0] and outcome[1] is not None)
+
+        if self.params["state"] == "present":
+            targets = creation_targets(expr, state)
+            existing = [loc for loc in locations if state[loc]]
+            self._present(targets, existing, found, report, failures)
+        else:
+            self._absent(deletion_targets(expr, state), found, report, failures)
+
+        after = dict((loc, entry["resource"]) for loc, entry in report.items() if entry.get("resource") is not None)
+        self.results["locations"] = report
+        self.results["diff"] = dict(before=before, after=after)
+        # Unknown locations that a plan did not need (an '|' satisfied
+        # elsewhere) are reported, not failed.
+        relevant = dict((loc, msg) for loc, msg in failures.items() if report.get(loc, {}).get("needed", False))
+        if relevant:
+            self.fail_per_location(relevant)
+
+    def _present(self, targets, existing, found, report, failures):
+        for location in existing:
+            resource = found[location][1]
+            changes = self.updates(resource)
+            report[location].update(changed=bool(changes), resource=self.to_dict(resource))
+            if changes:
+                self.results["changed"] = True
+                if not self.check_mode:
+                    conn = self.connection(Location(location))
+                    report[location]["resource"] = self.to_dict(self.update(conn, resource, changes))
+        for target in targets:
+            for location in target.locations():
+                report.setdefault(location, {})["needed"] = location in failures or isinstance(target, Location)
+            self.results["changed"] = True
+            if self.check_mode:
+                continue
+            try:
+                created = self.create(self.connection(target))
+            except Exception as exc:
+                for location in target.locations():
+                    failures[location] = "%s: %s" % (type(exc).__name__, exc)
+                    report[location]["needed"] = True
+                continue
+            where = self.created_at(target, created)
+            report.setdefault(where, {}).update(changed=True, present=True, resource=self.to_dict(created))
+
+    def created_at(self, target, created):
+        """The location where a create under ``target`` landed."""
+        if isinstance(target, Location):
+            return target.name
+        location = getattr(created, "location", None)
+        annotated = self.to_dict(created).get("oid_location") if created is not None else None
+        return annotated or getattr(location, "region_name", None) or format_expression(target)
+
+    def _absent(self, targets, found, report, failures):
+        for location in targets:
+            report[location]["needed"] = True
+            outcome = found[location]
+            if not outcome[0]:
+                continue  # unknown: reported as a failure, nothing deleted blindly
+            self.results["changed"] = True
+            report[location].update(changed=True, present=False)
+            if self.check_mode:
+                continue
+            try:
+                self.delete(self.connection(Location(location)), outcome[1])
+            except Exception as exc:
+                failures[location] = "%s: %s" % (type(exc).__name__, exc)
