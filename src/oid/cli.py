@@ -16,6 +16,7 @@ from oid import __version__
 # Modules that define `register(subparsers)`, in the order `--help` lists them.
 SUBCOMMAND_MODULES = [
     "oid.scope_cli",
+    "oid.interposer.cli",
 ]
 
 

@@ -472,23 +472,32 @@ class Scope:
         return json.dumps(self.as_dict(), sort_keys=True, separators=(",", ":"))
 
 
-def normalize(scope, catalog, entry):
+def normalize(scope, catalog, entry, defaults=None):
     """Check ``scope`` against ``catalog`` and complete it.
 
     Services the scope leaves out run at ``entry`` (the DC where the request
-    entered the federation); ``*`` becomes every location offering the
-    service; names take the catalog's spelling.  Returns a :class:`Scope`.
+    entered the federation), unless ``defaults(parsed)`` gives them another
+    expression (the policy makes bound services follow the service they are
+    bound to); ``*`` becomes every location offering the service; names
+    take the catalog's spelling.  Returns a :class:`Scope`.
     """
     parsed = scope.services if isinstance(scope, Scope) else parse_scope(scope)
     entry_name = catalog.resolve(entry)
+    implied = defaults(parsed) if defaults is not None else {}
     result = {}
     for stype in SERVICE_ALIASES:
         expr = parsed.get(stype)
-        if expr is None:
-            if stype in catalog.sites[entry_name].services:
-                result[stype] = Location(entry_name)
+        if expr is not None:
+            result[stype] = _resolve(expr, stype, catalog)
             continue
-        result[stype] = _resolve(expr, stype, catalog)
+        try:
+            # A default only holds where every location it names offers the service.
+            result[stype] = _resolve(implied[stype], stype, catalog)
+            continue
+        except (KeyError, ScopeError):
+            pass
+        if stype in catalog.sites[entry_name].services:
+            result[stype] = Location(entry_name)
     return Scope(result)
 
 

@@ -1,0 +1,116 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, oid developers
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+"""The policy of good and bad collaborations: which services may be split
+across DCs, for which operations.  One table, read by the interposer (which
+refuses before forwarding anything) and by the modules.
+
+A *bound* service runs where the service it is bound to runs, because the
+two share state that does not cross DCs:
+
+- placement is bound to compute: Nova schedules on its own DC's Placement
+  inventory, and another DC's Placement knows none of this DC's hypervisors;
+- network is bound to compute for writes: a server's ports are bound to this
+  DC's hypervisors by this DC's Neutron; a network local to another DC
+  cannot be plugged here;
+- volume is bound to compute for writes: attaching a volume is an iSCSI/RBD
+  connection from the hypervisor to the DC's own storage.
+
+Every other split is allowed: an image from another DC (Nova and
+nova-compute download it through the interposer), a token from another
+DC's Keystone (validated there by the paste filters), lists under ``&``.
+
+When a scope leaves a bound service out, it follows the service it is bound
+to (``{nova: Denver}`` entered in Berlin uses Denver's network); when the
+scope names both and they differ, a write is refused with the reason.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+# Relative import: this file is also imported as oid.policy (a link) by
+# the interposer, outside Ansible's ansible_collections package.
+from .scope import ScopeError, Scope, format_expression
+
+READ_METHODS = frozenset(("GET", "HEAD", "OPTIONS"))
+
+# (bound service, service it is bound to, bound for reads too?, reason)
+BINDINGS = (
+    (
+        "placement",
+        "compute",
+        True,
+        "Nova schedules on its own DC's Placement inventory; another DC's Placement knows none of its hypervisors",
+    ),
+    (
+        "network",
+        "compute",
+        False,
+        "a server's ports are bound to its DC's hypervisors by that DC's Neutron; a "
+        "network of another DC cannot be plugged in",
+    ),
+    (
+        "volume",
+        "compute",
+        False,
+        "a volume is attached over the DC's own storage network; a volume of another DC cannot be attached",
+    ),
+)
+
+
+def followers(stype):
+    """The services bound to ``stype``: they follow it where a scope omits them."""
+    return [bound for bound, leader, _reads, _reason in BINDINGS if leader == stype]
+
+
+def default_expressions(given):
+    """Expressions for services a scope omits, taken from what they are bound to.
+
+    ``given`` is the parsed scope ({service type: expression}); the result
+    maps each omitted bound service to its leader's expression.
+    """
+    return dict(
+        (bound, given[leader]) for bound, leader, _reads, _reason in BINDINGS if bound not in given and leader in given
+    )
+
+
+class PolicyError(ScopeError):
+    """A scope that would make a bad collaboration."""
+
+
+def check(scope, service, method):
+    """Refuse ``method`` on ``service`` under ``scope`` if the policy forbids it.
+
+    Raises PolicyError naming the services, their locations and the reason.
+    """
+    if not isinstance(scope, Scope):
+        raise TypeError("check() takes a normalized Scope")
+    is_read = method.upper() in READ_METHODS
+    for bound, leader, for_reads, reason in BINDINGS:
+        if service not in (bound, leader) or (is_read and not for_reads):
+            continue
+        if bound not in scope.services or leader not in scope.services:
+            continue
+        if scope.services[bound] != scope.services[leader]:
+            raise PolicyError(
+                "%s at %s with %s at %s is refused for %s %s: %s"
+                % (
+                    leader,
+                    format_expression(scope.services[leader]),
+                    bound,
+                    format_expression(scope.services[bound]),
+                    method.upper(),
+                    service,
+                    reason,
+                )
+            )
+
+
+def narrow(scope, service, location_expr):
+    """The scope forwarded for one branch of ``service``: the service and
+    every service bound to it run at ``location_expr``."""
+    services = dict(scope.services)
+    services[service] = location_expr
+    for bound in followers(service):
+        if bound in services:
+            services[bound] = location_expr
+    return Scope(services)

@@ -1,0 +1,88 @@
+"""The interposer's web application, logging and process lifecycle."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+import sys
+import time
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from oid.interposer.config import Routes, Settings
+from oid.interposer.proxy import Interposer, scope_endpoint
+
+INTERPOSER = web.AppKey("interposer", Interposer)
+LOG_FIELDS = ("request_id", "method", "service", "status", "duration_ms", "location")
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line; only the fields listed, so that no header
+    (and no token) can reach the logs by accident."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        entry.update({key: getattr(record, key) for key in LOG_FIELDS if hasattr(record, key)})
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry)
+
+
+def setup_logging(level: str = "INFO") -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+
+
+def build_app(settings: Settings, routes: Routes | None = None) -> web.Application:
+    interposer = Interposer(settings, routes or Routes.load(settings))
+    # Image uploads go through unbounded: the body is streamed, never held.
+    app = web.Application(client_max_size=0)
+    app[INTERPOSER] = interposer
+    app.on_startup.append(interposer.start)
+    app.on_cleanup.append(interposer.stop)
+
+    async def healthz(_request):
+        return web.json_response({"status": "ok", "location": interposer.routes.here})
+
+    async def metrics(_request):
+        return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/oid/v1/scope", scope_endpoint(interposer))
+    app.router.add_route("*", "/{service}", interposer.handle)
+    app.router.add_route("*", "/{service}/{tail:.*}", interposer.handle)
+    return app
+
+
+def serve(settings: Settings) -> None:
+    """Run until SIGTERM/SIGINT, draining in-flight requests; SIGHUP reloads the catalog."""
+    app = build_app(settings)
+
+    async def on_startup(app):
+        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, app[INTERPOSER].reload)
+
+    app.on_startup.append(on_startup)
+    logging.getLogger("oid.interposer").info(
+        "listening on %s:%d as %s", settings.host, settings.port, app[INTERPOSER].routes.here
+    )
+    web.run_app(
+        app,
+        host=settings.host,
+        port=settings.port,
+        shutdown_timeout=settings.shutdown_timeout,
+        print=None,
+        access_log=None,
+    )

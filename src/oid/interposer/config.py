@@ -1,0 +1,127 @@
+"""Configuration of one interposer, and the routing view of the inter-DC catalog."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from oid.scope import Catalog, ScopeError
+
+# Path prefixes the interposer serves, one per service type.
+SERVICE_PREFIXES = ("identity", "compute", "image", "network", "placement", "volume")
+
+
+class ConfigError(Exception):
+    """A configuration the interposer cannot start with."""
+
+
+@dataclass
+class Settings:
+    location: str
+    catalog_file: str
+    host: str = "0.0.0.0"
+    port: int = 8790
+    federation_secret: str = field(default="", repr=False)
+    connect_timeout: float = 2.0
+    read_timeout: float = 600.0
+    max_hops: int = 4
+    max_fanout: int = 1000
+    max_connections: int = 1000
+    max_json_bytes: int = 16 * 1024 * 1024
+    backoff_initial: float = 2.0
+    backoff_max: float = 60.0
+    shutdown_timeout: float = 30.0
+
+
+def load_settings(path: str) -> Settings:
+    """Read the interposer's YAML configuration file (see docs/interposer.md)."""
+    try:
+        data = yaml.safe_load(Path(path).read_text()) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from None
+    known = set(Settings.__dataclass_fields__) | {"listen", "federation_secret_file", "catalog", "backoff"}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(f"{path}: unknown keys {', '.join(unknown)}")
+    for key in ("location", "catalog"):
+        if not data.get(key):
+            raise ConfigError(f"{path}: '{key}' is required")
+    listen = data.get("listen") or {}
+    backoff = data.get("backoff") or {}
+    secret = data.get("federation_secret", "")
+    if data.get("federation_secret_file"):
+        try:
+            secret = Path(data["federation_secret_file"]).read_text().strip()
+        except OSError as exc:
+            raise ConfigError(f"cannot read the federation secret: {exc}") from None
+    if len(secret) < 16:
+        raise ConfigError(f"{path}: the federation secret must have at least 16 characters")
+    base = Path(path).parent
+    catalog_file = str((base / data["catalog"]).resolve())
+    settings = Settings(
+        location=data["location"],
+        catalog_file=catalog_file,
+        host=listen.get("host", Settings.host),
+        port=int(listen.get("port", Settings.port)),
+        federation_secret=secret,
+        backoff_initial=float(backoff.get("initial", Settings.backoff_initial)),
+        backoff_max=float(backoff.get("max", Settings.backoff_max)),
+        **{
+            key: type(getattr(Settings, key))(data[key])
+            for key in (
+                "connect_timeout",
+                "read_timeout",
+                "max_hops",
+                "max_fanout",
+                "max_connections",
+                "max_json_bytes",
+                "shutdown_timeout",
+            )
+            if key in data
+        },
+    )
+    return settings
+
+
+class Routes:
+    """Where each location's services are, as the interposer sees them."""
+
+    def __init__(self, catalog: Catalog, here: str):
+        self.catalog = catalog
+        try:
+            self.here = catalog.resolve(here)
+        except ScopeError as exc:
+            raise ConfigError(f"this interposer's location is not in the catalog: {exc.message}") from None
+        for name, site in catalog.sites.items():
+            if name != self.here and not site.extra.get("interposer"):
+                raise ConfigError(f"catalog location {name!r} has no 'interposer' URL")
+
+    @classmethod
+    def load(cls, settings: Settings) -> Routes:
+        try:
+            catalog = Catalog.from_file(settings.catalog_file)
+        except (OSError, ScopeError) as exc:
+            raise ConfigError(f"catalog {settings.catalog_file}: {exc}") from None
+        return cls(catalog, settings.location)
+
+    def local_endpoint(self, service: str) -> str | None:
+        url = self.catalog.sites[self.here].services.get(service)
+        return url.rstrip("/") if url else None
+
+    def interposer(self, location: str) -> str:
+        return self.catalog.sites[location].extra["interposer"].rstrip("/")
+
+    def connect_timeout(self, location: str, default: float) -> float:
+        return float(self.catalog.sites[location].extra.get("connect_timeout", default))
+
+    def upstream_bases(self, service: str) -> list[str]:
+        """Every URL prefix an answer for ``service`` may carry that must be
+        rewritten to this interposer's own: the local endpoint and the other
+        interposers' prefixes."""
+        bases = [self.interposer(name) + "/" + service for name in self.catalog.sites if name != self.here]
+        local = self.local_endpoint(service)
+        if local:
+            bases.append(local)
+        return sorted(bases, key=len, reverse=True)  # longest first: no partial rewrite

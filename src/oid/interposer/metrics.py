@@ -1,0 +1,15 @@
+"""Prometheus metrics of the interposer (prometheus_client's default registry)."""
+
+from prometheus_client import Counter, Gauge, Histogram
+
+REQUESTS = Counter("oid_requests", "Requests answered, by service and HTTP status", ["service", "code"])
+LATENCY = Histogram(
+    "oid_request_seconds",
+    "Time to answer a request, by service",
+    ["service"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+)
+FAILURES = Counter(
+    "oid_upstream_failures", "Failed upstream calls, by service, location and reason", ["service", "location", "reason"]
+)
+BREAKER = Gauge("oid_breaker_state", "Breaker of each location: 0 closed, 1 open, 2 half-open", ["location"])

@@ -1,0 +1,1 @@
+../../collections/ansible_collections/oid/cloud/plugins/module_utils/policy.py

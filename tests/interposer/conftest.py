@@ -1,0 +1,182 @@
+"""A federation of real interposers and real HTTP backends on loopback.
+
+Each location (Berlin, Denver, Paris) gets an interposer and, standing for
+its OpenStack APIs, small aiohttp backends that record what they received and
+answer like the APIs do (lists under one key, links, version documents).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from dataclasses import dataclass, field
+
+import pytest
+import yaml
+from aiohttp import web
+
+from oid.interposer.app import build_app
+from oid.interposer.config import Routes, Settings
+from oid.scope import Catalog
+
+SECRET = "test-federation-secret-0123456789"
+LOCATIONS = ("Berlin", "Denver", "Paris")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Backend:
+    """One DC's compute and image service stand-in."""
+
+    location: str
+    port: int = 0
+    seen: list = field(default_factory=list)
+    status: int = 200  # what list requests answer; set to 503 to make the DC fail
+    stall: bool = False  # accept and never answer
+    uploads: dict = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=0)
+        app.router.add_get("/", self.versions)
+        app.router.add_get("/v2.1/servers", self.servers)
+        app.router.add_get("/v2.1/servers/{id}", self.server)
+        app.router.add_post("/v2.1/servers", self.create)
+        app.router.add_put("/v2/images/{id}/file", self.upload)
+        app.router.add_get("/v2/images/{id}/file", self.download)
+        return app
+
+    def record(self, request):
+        self.seen.append({"method": request.method, "path": request.path_qs, "headers": dict(request.headers)})
+
+    async def maybe_fail(self):
+        if self.stall:
+            await asyncio.sleep(3600)
+        if self.status >= 400:
+            raise web.HTTPException(text='{"error": "down"}', content_type="application/json") from None
+
+    async def versions(self, request):
+        self.record(request)
+        return web.json_response(
+            {"versions": [{"id": "v2.1", "links": [{"rel": "self", "href": f"{self.url}/v2.1/"}]}]}
+        )
+
+    async def servers(self, request):
+        self.record(request)
+        if self.stall:
+            await asyncio.sleep(3600)
+        if self.status != 200:
+            return web.json_response({"error": "down"}, status=self.status)
+        return web.json_response(
+            {
+                "servers": [{"id": f"{self.location}-1", "name": "vm"}],
+                "servers_links": [{"rel": "next", "href": f"{self.url}/v2.1/servers?marker=x"}],
+            }
+        )
+
+    async def server(self, request):
+        self.record(request)
+        if request.match_info["id"].startswith(self.location):
+            return web.json_response({"server": {"id": request.match_info["id"]}})
+        return web.json_response({"itemNotFound": {"code": 404}}, status=404)
+
+    async def create(self, request):
+        self.record(request)
+        body = await request.json()
+        if self.status != 200:
+            return web.json_response({"error": "down"}, status=self.status)
+        return web.json_response(
+            {"server": {"id": f"{self.location}-new", "name": body["server"]["name"]}},
+            status=202,
+            headers={"Location": f"{self.url}/v2.1/servers/{self.location}-new"},
+        )
+
+    async def upload(self, request):
+        self.record(request)
+        size = 0
+        async for chunk in request.content.iter_chunked(1 << 20):
+            size += len(chunk)
+        self.uploads[request.match_info["id"]] = size
+        return web.Response(status=204)
+
+    async def download(self, request):
+        self.record(request)
+        size = int(request.query.get("size", "0"))
+        response = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
+        response.content_length = size
+        await response.prepare(request)
+        block = b"x" * (1 << 20)
+        sent = 0
+        while sent < size:
+            part = block[: min(len(block), size - sent)]
+            await response.write(part)
+            sent += len(part)
+        await response.write_eof()
+        return response
+
+
+class Federation:
+    secret = SECRET
+
+    def __init__(self, tmp_path):
+        self.tmp_path = tmp_path
+        self.backends = {name: Backend(name, port=free_port()) for name in LOCATIONS}
+        self.ports = {name: free_port() for name in LOCATIONS}
+        self.catalog_file = tmp_path / "catalog.yml"
+        self.write_catalog()
+        self.apps = {}
+
+    def catalog_data(self, extra_locations=()):
+        data = {"locations": {}}
+        for name in (*LOCATIONS, *extra_locations):
+            backend = self.backends.get(name)
+            data["locations"][name] = {
+                "interposer": f"http://127.0.0.1:{self.ports.get(name, 9)}",
+                "services": {
+                    "compute": backend.url if backend else None,
+                    "image": backend.url if backend else None,
+                    "network": None,
+                    "placement": None,
+                    "identity": None,
+                },
+            }
+        return data
+
+    def write_catalog(self, extra_locations=()):
+        self.catalog_file.write_text(yaml.safe_dump(self.catalog_data(extra_locations)))
+
+    def settings(self, name, **overrides):
+        return Settings(
+            location=name,
+            catalog_file=str(self.catalog_file),
+            port=self.ports[name],
+            federation_secret=SECRET,
+            connect_timeout=0.5,
+            read_timeout=overrides.pop("read_timeout", 5.0),
+            backoff_initial=overrides.pop("backoff_initial", 30.0),
+            **overrides,
+        )
+
+    def url(self, name="Berlin") -> str:
+        return f"http://127.0.0.1:{self.ports[name]}"
+
+
+@pytest.fixture
+async def federation(tmp_path, aiohttp_server):
+    fed = Federation(tmp_path)
+    for backend in fed.backends.values():
+        await aiohttp_server(backend.app(), port=backend.port)
+    for name in LOCATIONS:
+        settings = fed.settings(name)
+        app = build_app(settings, Routes(Catalog.from_file(str(fed.catalog_file)), name))
+        fed.apps[name] = app
+        await aiohttp_server(app, port=fed.ports[name])
+    return fed

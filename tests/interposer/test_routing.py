@@ -1,0 +1,272 @@
+"""The interposer's rules, against real interposers and HTTP backends on loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+
+import aiohttp
+import pytest
+
+from oid.interposer.app import INTERPOSER
+
+TOKEN = "gAAAA-token"
+
+
+async def call(fed, method, path, scope=None, entry="Berlin", headers=None, **kwargs):
+    headers = {"X-Auth-Token": TOKEN, **(headers or {})}
+    if scope is not None:
+        headers["X-Scope"] = scope
+    async with aiohttp.ClientSession() as session:
+        async with session.request(method, fed.url(entry) + path, headers=headers, **kwargs) as response:
+            body = await response.read()
+            try:
+                body = json.loads(body)
+            except ValueError:
+                pass
+            return response.status, response.headers, body
+
+
+async def test_local_route_cleans_the_token_and_sends_the_canonical_scope(federation):
+    status, headers, body = await call(
+        federation, "GET", "/compute/v2.1/servers", headers={"X-Auth-Token": TOKEN + "!SCOPE!{nova: Berlin}"}
+    )
+    assert status == 200 and body["servers"][0]["id"] == "Berlin-1"
+    seen = federation.backends["Berlin"].seen[-1]["headers"]
+    assert seen["X-Auth-Token"] == TOKEN
+    assert json.loads(seen["X-Scope"])["compute"] == "Berlin"
+    assert seen["X-Oid-Origin"] == "Berlin"
+    assert headers["X-Oid-Location"] == "Berlin"
+    assert headers["X-Openstack-Request-Id"].startswith("req-")
+
+
+async def test_poc_json_scope_in_the_token_suffix(federation):
+    token = TOKEN + '!SCOPE!{"compute": "Denver"}'
+    status, _, body = await call(federation, "GET", "/compute/v2.1/servers", headers={"X-Auth-Token": token})
+    assert status == 200 and body["servers"][0]["id"] == "Denver-1"
+
+
+async def test_remote_route_goes_through_the_remote_interposer(federation):
+    status, headers, body = await call(federation, "GET", "/compute/v2.1/servers", scope="{nova: Denver}")
+    assert status == 200 and body["servers"][0]["id"] == "Denver-1"
+    seen = federation.backends["Denver"].seen[-1]["headers"]
+    assert seen["X-Oid-Origin"] == "Berlin"
+    assert seen["X-Oid-Hop"] == "2"
+    assert seen["X-Auth-Token"] == TOKEN
+    assert json.loads(seen["X-Scope"])["network"] == "Denver"  # bound services follow compute
+    assert not federation.backends["Berlin"].seen
+    assert headers["X-Oid-Location"] == "Denver"
+
+
+async def test_and_merges_lists_and_annotates_locations(federation):
+    status, headers, body = await call(federation, "GET", "/compute/v2.1/servers", scope="{nova: Berlin&Denver&Paris}")
+    assert status == 200
+    assert [(s["id"], s["oid_location"]) for s in body["servers"]] == [
+        ("Berlin-1", "Berlin"),
+        ("Denver-1", "Denver"),
+        ("Paris-1", "Paris"),
+    ]
+    assert "servers_links" not in body  # pagination cannot be merged across locations
+    assert headers["X-Oid-Outcomes"] == "Berlin=ok,Denver=ok,Paris=ok"
+
+
+async def test_star_means_every_location(federation):
+    _, _, body = await call(federation, "GET", "/compute/v2.1/servers", scope="{nova: *}")
+    assert len(body["servers"]) == 3
+
+
+async def test_and_with_a_failing_location_reports_each_outcome(federation):
+    federation.backends["Denver"].status = 503
+    status, _, body = await call(federation, "GET", "/compute/v2.1/servers", scope="{nova: Berlin&Denver}")
+    assert status == 502
+    error = body["error"]
+    assert error["message"] == "failed at: Denver"
+    outcomes = {o["location"]: o for o in error["oid_outcomes"]}
+    assert outcomes["Berlin"]["ok"] is True
+    assert outcomes["Denver"]["ok"] is False and outcomes["Denver"]["status"] == 503
+
+
+async def test_single_resource_under_and_succeeds_only_everywhere(federation):
+    status, headers, body = await call(
+        federation, "POST", "/compute/v2.1/servers", scope="{nova: Berlin&Denver}", json={"server": {"name": "vm"}}
+    )
+    assert status == 202
+    assert body["server"]["oid_location"] == "Berlin"
+    assert headers["X-Oid-Outcomes"] == "Berlin=ok,Denver=ok"
+    assert all(b.seen[-1]["method"] == "POST" for b in (federation.backends["Berlin"], federation.backends["Denver"]))
+
+
+async def test_or_takes_the_first_that_succeeds(federation):
+    status, headers, body = await call(federation, "GET", "/compute/v2.1/servers", scope="{nova: Denver|Paris}")
+    assert status == 200 and body["servers"][0]["id"] == "Denver-1"
+    assert not federation.backends["Paris"].seen
+
+
+async def test_or_falls_back_on_5xx(federation):
+    federation.backends["Denver"].status = 500
+    status, headers, body = await call(federation, "GET", "/compute/v2.1/servers", scope="{nova: Denver|Paris}")
+    assert status == 200 and body["servers"][0]["id"] == "Paris-1"
+    assert headers["X-Oid-Outcomes"] == "Denver=failed,Paris=ok"
+
+
+async def test_or_falls_back_on_404_for_a_read_of_one_resource(federation):
+    status, headers, body = await call(federation, "GET", "/compute/v2.1/servers/Paris-7", scope="{nova: Denver|Paris}")
+    assert status == 200 and body["server"]["id"] == "Paris-7"
+
+
+async def test_or_everything_failing_is_reported(federation):
+    for name in ("Denver", "Paris"):
+        federation.backends[name].status = 503
+    status, _, body = await call(federation, "GET", "/compute/v2.1/servers", scope="{nova: Denver|Paris}")
+    assert status == 502
+    assert body["error"]["message"] == "every alternative failed: Denver, Paris"
+
+
+async def test_cut_off_location_is_skipped_after_the_first_failure(federation):
+    # Denver's interposer stops answering: its port refuses connections.
+    federation.write_catalog()
+    interposer = federation.apps["Berlin"][INTERPOSER]
+    interposer.routes.catalog.sites["Denver"].extra["interposer"] = "http://127.0.0.1:9"
+    status, headers, _ = await call(federation, "GET", "/compute/v2.1/servers", scope="{nova: Denver|Paris}")
+    assert status == 200 and headers["X-Oid-Outcomes"] == "Denver=failed,Paris=ok"
+    assert interposer.health.state("Denver") == 1  # open
+    status, headers, body = await call(federation, "GET", "/compute/v2.1/servers", scope="{nova: Denver|Paris}")
+    assert status == 200 and body["servers"][0]["id"] == "Paris-1"
+    # '&' reports the cut-off DC at once, naming it.
+    status, _, body = await call(federation, "GET", "/compute/v2.1/servers", scope="{nova: Berlin&Denver}")
+    assert status == 502
+    denver = [o for o in body["error"]["oid_outcomes"] if o["location"] == "Denver"][0]
+    assert denver["detail"].startswith("skipped")
+
+
+async def test_a_stalled_location_times_out_and_falls_back(federation):
+    interposer = federation.apps["Berlin"][INTERPOSER]
+    interposer.settings.read_timeout = 0.5
+    federation.backends["Denver"].stall = True
+    status, headers, body = await call(federation, "GET", "/compute/v2.1/servers", scope="{nova: Denver|Paris}")
+    assert status == 200 and body["servers"][0]["id"] == "Paris-1"
+
+
+async def test_bad_scope_is_a_400_in_openstack_shape(federation):
+    status, _, body = await call(federation, "GET", "/compute/v2.1/servers", scope="{nova: Berlin&}")
+    assert status == 400
+    assert body["error"]["code"] == 400
+    assert body["error"]["message"].startswith("bad scope at position 14")
+    status, _, body = await call(federation, "GET", "/compute/v2.1/servers", scope="{nova: Tokyo}")
+    assert status == 400 and "known locations: Berlin, Denver, Paris" in body["error"]["message"]
+    assert not federation.backends["Berlin"].seen
+
+
+async def test_bad_collaboration_is_refused_before_forwarding(federation):
+    status, _, body = await call(
+        federation,
+        "POST",
+        "/compute/v2.1/servers",
+        scope="{nova: Berlin, neutron: Denver}",
+        json={"server": {"name": "vm"}},
+    )
+    assert status == 400
+    assert "compute at Berlin with network at Denver is refused" in body["error"]["message"]
+    assert not any(b.seen for b in federation.backends.values())
+
+
+async def test_client_supplied_internal_headers_are_stripped(federation):
+    await call(
+        federation,
+        "GET",
+        "/compute/v2.1/servers",
+        scope="{nova: Denver}",
+        headers={"X-Oid-Origin": "Paris", "X-Oid-Hop": "9", "X-Oid-Auth": "guess"},
+    )
+    seen = federation.backends["Denver"].seen[-1]["headers"]
+    assert seen["X-Oid-Origin"] == "Berlin" and seen["X-Oid-Hop"] == "2"
+
+
+async def test_forwarding_loop_is_stopped(federation):
+    status, _, body = await call(
+        federation,
+        "GET",
+        "/compute/v2.1/servers",
+        scope='{"compute":"Denver"}',
+        headers={"X-Oid-Auth": federation.secret, "X-Oid-Hop": "4"},
+    )
+    assert status == 508 and "forwarding loop" in body["error"]["message"]
+
+
+async def test_version_documents_links_and_location_headers_are_rewritten(federation):
+    own = federation.url("Berlin") + "/compute"
+    _, _, body = await call(federation, "GET", "/compute/", scope="{nova: Denver}")
+    assert body["versions"][0]["links"][0]["href"] == own + "/v2.1/"
+    status, headers, _ = await call(
+        federation, "POST", "/compute/v2.1/servers", scope="{nova: Paris}", json={"server": {"name": "vm"}}
+    )
+    assert status == 202 and headers["Location"] == own + "/v2.1/servers/Paris-new"
+
+
+async def test_bodies_stream_both_ways(federation):
+    size = 64 * 1024 * 1024
+
+    async def chunks():
+        block = b"y" * (1 << 20)
+        for _ in range(size >> 20):
+            yield block
+
+    status, _, _ = await call(
+        federation,
+        "PUT",
+        "/image/v2/images/img1/file",
+        scope="{glance: Paris}",
+        data=chunks(),
+        headers={"Content-Type": "application/octet-stream"},
+    )
+    assert status == 204 and federation.backends["Paris"].uploads["img1"] == size
+    async with aiohttp.ClientSession() as session:
+        url = federation.url() + f"/image/v2/images/img1/file?size={size}"
+        async with session.get(url, headers={"X-Auth-Token": TOKEN, "X-Scope": "{glance: Denver}"}) as response:
+            received = 0
+            async for chunk in response.content.iter_chunked(1 << 20):
+                received += len(chunk)
+    assert received == size
+
+
+async def test_unknown_service_prefix(federation):
+    status, _, body = await call(federation, "GET", "/swift/v1")
+    assert status == 404 and "no service 'swift'" in body["error"]["message"]
+
+
+async def test_healthz_metrics_and_scope_endpoints(federation):
+    await call(federation, "GET", "/compute/v2.1/servers")
+    async with aiohttp.ClientSession() as session:
+        async with session.get(federation.url() + "/healthz") as response:
+            assert (await response.json()) == {"status": "ok", "location": "Berlin"}
+        async with session.get(federation.url() + "/metrics") as response:
+            text = await response.text()
+        assert 'oid_requests_total{code="200",service="compute"}' in text
+        assert "oid_request_seconds_bucket" in text
+        async with session.get(federation.url() + "/oid/v1/scope", headers={"X-Scope": "{nova: *}"}) as response:
+            body = await response.json()
+    assert body["scope"]["compute"] == "Berlin&Denver&Paris" and body["entry"] == "Berlin"
+
+
+async def test_catalog_reload_keeps_the_old_catalog_when_the_new_one_is_bad(federation):
+    interposer = federation.apps["Berlin"][INTERPOSER]
+    federation.backends  # noqa: B018 - the fixture's backends stay up
+    federation.catalog_file.write_text("locations: [broken")
+    interposer.reload()
+    assert interposer.routes.catalog.names == ["Berlin", "Denver", "Paris"]
+    data = federation.catalog_data()
+    data["locations"]["Tokyo"] = {"interposer": "http://127.0.0.1:9", "services": ["nova"]}
+    import yaml
+
+    federation.catalog_file.write_text(yaml.safe_dump(data))
+    os.kill(os.getpid(), 0)  # the process is alive; reload() is what SIGHUP calls
+    interposer.reload()
+    assert "Tokyo" in interposer.routes.catalog.names
+    assert signal.SIGHUP  # documented trigger
+
+
+@pytest.mark.parametrize("scope", ["{nova: Berlin}", None])
+async def test_no_scope_means_the_entry_dc(federation, scope):
+    status, _, body = await call(federation, "GET", "/compute/v2.1/servers", scope=scope)
+    assert status == 200 and body["servers"][0]["id"] == "Berlin-1"

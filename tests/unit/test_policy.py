@@ -1,0 +1,79 @@
+"""The policy table of good and bad collaborations."""
+
+from __future__ import annotations
+
+import pytest
+
+from oid.policy import PolicyError, check, default_expressions, narrow
+from oid.scope import Catalog, Location, normalize
+
+CATALOG = Catalog.from_mapping(
+    {
+        "locations": {
+            name: {"services": ["keystone", "nova", "glance", "neutron", "placement", "cinder"]}
+            for name in ("Berlin", "Denver", "Paris")
+        }
+    }
+)
+
+
+def scope(text, entry="Berlin"):
+    return normalize(text, CATALOG, entry, defaults=default_expressions)
+
+
+def test_bound_services_follow_compute_when_omitted():
+    normalized = scope("{nova: Denver}")
+    assert normalized.as_dict()["network"] == "Denver"
+    assert normalized.as_dict()["placement"] == "Denver"
+    assert normalized.as_dict()["volume"] == "Denver"
+    assert normalized.as_dict()["image"] == "Berlin"  # not bound: the entry DC
+
+
+def test_image_from_another_dc_is_allowed():
+    check(scope("{nova: Berlin, glance: Denver|Paris}"), "compute", "POST")
+
+
+def test_token_from_another_keystone_is_allowed():
+    check(scope("{keystone: Denver, nova: Berlin}"), "compute", "POST")
+
+
+def test_nova_with_a_network_of_another_dc_is_refused_for_writes():
+    refused = scope("{nova: Berlin, neutron: Denver}")
+    with pytest.raises(PolicyError) as info:
+        check(refused, "compute", "POST")
+    assert "compute at Berlin with network at Denver is refused for POST compute" in str(info.value)
+    assert "ports are bound" in str(info.value)
+    check(refused, "compute", "GET")  # listing is harmless
+    check(refused, "network", "GET")
+
+
+def test_placement_of_another_dc_is_refused_even_for_reads():
+    with pytest.raises(PolicyError, match="Placement inventory"):
+        check(scope("{nova: Berlin, placement: Denver}"), "compute", "GET")
+
+
+def test_attaching_a_volume_of_another_dc_is_refused():
+    with pytest.raises(PolicyError, match="cannot be attached"):
+        check(scope("{nova: Berlin, cinder: Paris}"), "compute", "POST")
+
+
+def test_lists_under_and_are_allowed():
+    check(scope("{nova: Berlin&Denver}"), "compute", "GET")
+    check(scope("{nova: Berlin&Denver}"), "compute", "POST")  # bound services follow: same expression
+
+
+def test_narrow_moves_bound_services_with_the_branch():
+    narrowed = narrow(scope("{nova: Berlin&Denver, glance: Paris}"), "compute", Location("Denver"))
+    assert narrowed.as_dict() == {
+        "compute": "Denver",
+        "identity": "Berlin",
+        "image": "Paris",
+        "network": "Denver",
+        "placement": "Denver",
+        "volume": "Denver",
+    }
+
+
+def test_check_needs_a_normalized_scope():
+    with pytest.raises(TypeError):
+        check({"compute": Location("A")}, "compute", "GET")
