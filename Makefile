@@ -13,13 +13,16 @@ APT_PACKAGES := docker.io debootstrap haproxy iproute2 iptables
 # from a host this machine cannot reach; ours does the same from PyPI.
 ANSIBLE_TEST_GET_PIP := $(HOME)/.ansible/test/cache/get_pip_24_2.py
 
-.PHONY: help setup demo test lint unit sanity build
+OPENSTACK_VENV := .cache/venv-openstack
+OPENSTACK_CONSTRAINTS := constraints/openstack-2026.1.txt
+
+.PHONY: help setup demo test lint unit sanity build openstack-venv bench
 
 help:
 	@echo "make demo    set up (packages, venv, images) and run the main job"
 	@echo "make test    run every test: lint, ansible-test sanity, pytest"
 
-setup: $(VENV)/.installed $(ANSIBLE_TEST_GET_PIP)
+setup: $(VENV)/.installed $(ANSIBLE_TEST_GET_PIP) $(OPENSTACK_VENV)/.installed
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
@@ -30,6 +33,15 @@ $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(BIN)/pip install -q -U pip
 	$(BIN)/pip install -q -e '.[ansible,test]'
+	touch $@
+
+# Real OpenStack services for the tests (Keystone of the 2026.1 series, served
+# by gunicorn), apart from the project's venv so that neither constrains the other.
+openstack-venv: $(OPENSTACK_VENV)/.installed
+$(OPENSTACK_VENV)/.installed: $(OPENSTACK_CONSTRAINTS)
+	python3 -m venv $(OPENSTACK_VENV)
+	$(OPENSTACK_VENV)/bin/pip install -q -U pip
+	$(OPENSTACK_VENV)/bin/pip install -q -c $(OPENSTACK_CONSTRAINTS) keystone gunicorn
 	touch $@
 
 $(ANSIBLE_TEST_GET_PIP): scripts/ansible-test-get-pip.py

@@ -1,0 +1,154 @@
+"""Real Keystones on loopback for tests: pip-installed, SQLite, gunicorn.
+
+    keystone = Keystone(workdir, name="Berlin", public_url=...)
+    keystone.start()      # db_sync, fernet keys of its own, bootstrap, serve
+    keystone.url          # http://127.0.0.1:<port>
+    keystone.stop()
+
+The OpenStack venv (`make openstack-venv`, .cache/venv-openstack) holds
+keystone of the 2026.1 series; tests skip with the reason when it is absent.
+Each instance has its own database and fernet keys: tokens of one are
+rejected by another, like two DCs' Keystones.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import textwrap
+import time
+import urllib.request
+from pathlib import Path
+
+TOP = Path(__file__).resolve().parents[2]
+VENV = Path(os.environ.get("OID_OPENSTACK_VENV", TOP / ".cache" / "venv-openstack"))
+ADMIN_PASSWORD = "admin-secret"
+
+# Keystone's WSGI module parses sys.argv with oslo.config: under gunicorn that
+# is gunicorn's command line.  This wrapper hides it.
+WSGI_WRAPPER = textwrap.dedent(
+    """
+    import sys
+    sys.argv = sys.argv[:1]
+    from keystone.server import wsgi
+    application = wsgi.initialize_public_application()
+    """
+)
+
+
+def available() -> str | None:
+    """None when real Keystones can run here, else the reason they cannot."""
+    if not (VENV / "bin" / "keystone-manage").exists():
+        return f"no OpenStack venv at {VENV} (run `make openstack-venv`)"
+    return None
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Keystone:
+    def __init__(self, workdir: Path, name: str, public_url: str | None = None, port: int | None = None):
+        self.workdir = Path(workdir) / f"keystone-{name.lower()}"
+        self.name = name
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.public_url = public_url or self.url
+        self.password = f"{ADMIN_PASSWORD}-{name.lower()}"
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def config(self) -> Path:
+        return self.workdir / "keystone.conf"
+
+    def manage(self, *args: str) -> None:
+        subprocess.run(
+            [str(VENV / "bin" / "keystone-manage"), "--config-file", str(self.config), *args],
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+
+    def write_config(self) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        (self.workdir / "fernet-keys").mkdir(exist_ok=True)
+        (self.workdir / "credential-keys").mkdir(exist_ok=True)
+        self.config.write_text(
+            textwrap.dedent(
+                f"""
+                [DEFAULT]
+                log_file = {self.workdir}/keystone.log
+                [database]
+                connection = sqlite:///{self.workdir}/keystone.db
+                [token]
+                provider = fernet
+                expiration = 3600
+                [fernet_tokens]
+                key_repository = {self.workdir}/fernet-keys
+                [credential]
+                key_repository = {self.workdir}/credential-keys
+                """
+            )
+        )
+        (self.workdir / "keystone_wsgi.py").write_text(WSGI_WRAPPER)
+
+    def start(self) -> Keystone:
+        self.write_config()
+        self.manage("db_sync")
+        self.manage("fernet_setup", "--keystone-user", "root", "--keystone-group", "root")
+        self.manage("credential_setup", "--keystone-user", "root", "--keystone-group", "root")
+        self.manage(
+            "bootstrap",
+            "--bootstrap-password",
+            self.password,
+            "--bootstrap-region-id",
+            self.name,
+            "--bootstrap-public-url",
+            f"{self.public_url}/v3",
+            "--bootstrap-internal-url",
+            f"{self.public_url}/v3",
+        )
+        env = dict(os.environ, OS_KEYSTONE_CONFIG_FILES=str(self.config), PYTHONPATH=str(self.workdir))
+        self.process = subprocess.Popen(
+            [
+                str(VENV / "bin" / "gunicorn"),
+                "--workers",
+                "1",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--timeout",
+                "120",
+                "keystone_wsgi:application",
+            ],
+            cwd=self.workdir,
+            env=env,
+            stdout=open(self.workdir / "gunicorn.log", "wb"),  # noqa: SIM115 - lives as long as the process
+            stderr=subprocess.STDOUT,
+        )
+        self.wait_ready()
+        return self
+
+    def wait_ready(self, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                log = (self.workdir / "gunicorn.log").read_text()[-2000:]
+                raise RuntimeError(f"keystone {self.name} exited: {log}")
+            try:
+                with urllib.request.urlopen(self.url + "/v3", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.3)
+        raise RuntimeError(f"keystone {self.name} did not answer within {timeout}s")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
