@@ -52,6 +52,7 @@ ORIGIN_HEADER = "X-Oid-Origin"
 OUTCOMES_HEADER = "X-Oid-Outcomes"
 LOCATION_HEADER = "X-Oid-Location"
 REQUEST_ID_HEADER = "X-Openstack-Request-Id"
+SCOPE_CACHE_SIZE = 4096
 TOKEN_HEADERS = ("X-Auth-Token", "X-Subject-Token", "X-Service-Token")
 HOP_BY_HOP = {
     "connection",
@@ -65,7 +66,6 @@ HOP_BY_HOP = {
     "host",
     "content-length",
 }
-STREAM_CHUNK = 256 * 1024
 
 
 class Refused(Exception):
@@ -119,13 +119,17 @@ class Upstream:
     def is_json(self) -> bool:
         return self.response.content_type == "application/json"
 
-    async def json(self, limit: int):
+    async def raw(self, limit: int) -> bytes:
         length = self.response.content_length
         if length is not None and length > limit:
             raise Refused(502, f"{self.location} answered {length} bytes of JSON, more than the limit of {limit}")
         body = await self.response.content.read(limit + 1)
         if len(body) > limit:
             raise Refused(502, f"{self.location} answered more JSON than the limit of {limit} bytes")
+        return body
+
+    async def json(self, limit: int):
+        body = await self.raw(limit)
         return json.loads(body) if body else None
 
     def release(self) -> None:
@@ -138,6 +142,7 @@ class Interposer:
         self.routes = routes
         self.health = Health(settings.backoff_initial, settings.backoff_max)
         self.client: aiohttp.ClientSession | None = None
+        self._scopes: dict[int, dict] = {}
 
     # -- lifecycle -----------------------------------------------------------
 
@@ -156,9 +161,20 @@ class Interposer:
         except Exception as exc:  # the running catalog stays in use
             log.error("catalog reload failed, keeping the previous one: %s", exc)
             return
+        self._scopes.clear()
         log.info("catalog reloaded: %s", ", ".join(self.routes.catalog.names))
 
     # -- the request path ----------------------------------------------------
+
+    def normalized(self, text: str | None):
+        """Normalize at the entry; a client repeats the same few scopes, so
+        results are kept per catalog (a reload starts a new cache)."""
+        cache = self._scopes.setdefault(id(self.routes), {})
+        if text not in cache:
+            if len(cache) >= SCOPE_CACHE_SIZE:
+                cache.clear()
+            cache[text] = normalize(text, self.routes.catalog, self.routes.here, defaults=policy.default_expressions)
+        return cache[text]
 
     def trusted(self, request: web.Request) -> bool:
         given = request.headers.get(AUTH_HEADER, "")
@@ -170,7 +186,7 @@ class Interposer:
         try:
             if trusted and text:
                 return parse_canonical(text)  # normalized upstream: never guess again
-            scope = normalize(text, self.routes.catalog, self.routes.here, defaults=policy.default_expressions)
+            scope = self.normalized(text)
             policy.check(scope, service, request.method)
         except ScopeError as exc:
             raise Refused(400, str(exc)) from None
@@ -323,15 +339,18 @@ class Call:
             headers = self.response_headers(upstream)
             headers.update(extra_headers or {})
             if upstream.is_json() and (upstream.response.content_length or 0) <= self.settings.max_json_bytes:
-                headers.pop("Content-Type", None)
-                body = await upstream.json(self.settings.max_json_bytes)
-                body = rewrite_urls(body, upstream.bases, self.own_base)
-                return web.json_response(body, status=upstream.status, headers=headers, dumps=compact_json)
+                raw = await upstream.raw(self.settings.max_json_bytes)
+                # Parse and rewrite only what carries an upstream URL.
+                if any(base.encode() in raw for base in upstream.bases):
+                    headers.pop("Content-Type", None)
+                    body = rewrite_urls(json.loads(raw), upstream.bases, self.own_base)
+                    return web.json_response(body, status=upstream.status, headers=headers, dumps=compact_json)
+                return web.Response(body=raw, status=upstream.status, headers=headers)
             response = web.StreamResponse(status=upstream.status, headers=headers)
             if upstream.response.content_length is not None:
                 response.content_length = upstream.response.content_length
             await response.prepare(self.request)
-            async for chunk in upstream.response.content.iter_chunked(STREAM_CHUNK):
+            async for chunk in upstream.response.content.iter_any():
                 await response.write(chunk)
             await response.write_eof()
             return response

@@ -1,0 +1,283 @@
+#!/usr/bin/env python3
+"""Benchmark of the interposer on loopback; every figure is a ratio measured in the same run.
+
+1. added latency per request: direct vs HAProxy (plain routing) vs interposer;
+2. `&` over N simulated locations answering after 50 ms: time over N=1;
+3. `|` whose first location is blackholed (iptables DROP on 127.0.0.2):
+   first request and the following ones, against calling the second directly;
+4. streaming a download through the interposer: throughput over direct, and
+   the interposer's peak RSS, for each size.
+
+Servers run as separate processes; everything stops by itself (bounded
+request counts, timeouts, the DROP rule removed on exit).
+Usage: benchmarks/interposer_bench.py [--quick] [--sizes 100M,1G,4G]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+import yaml
+
+HERE = Path(__file__).resolve().parent
+PYTHON = sys.executable
+SECRET = "benchmark-federation-secret-000"
+BLACKHOLE = "127.0.0.2"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_port(port: int, host: str = "127.0.0.1", timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.5):
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on {host}:{port}")
+
+
+class Processes:
+    def __init__(self):
+        self.procs: list[subprocess.Popen] = []
+
+    def start(self, args, port, **kwargs) -> subprocess.Popen:
+        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kwargs)
+        self.procs.append(proc)
+        wait_port(port)
+        return proc
+
+    def stop_all(self) -> None:
+        for proc in self.procs:
+            proc.terminate()
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        self.procs.clear()
+
+
+def backend(procs: Processes) -> int:
+    port = free_port()
+    procs.start([PYTHON, str(HERE / "backend.py"), str(port)], port)
+    return port
+
+
+def interposer(procs: Processes, workdir: Path, locations: dict, here: str = "Entry", **settings) -> tuple:
+    port = free_port()
+    catalog = workdir / f"catalog-{port}.yml"
+    catalog.write_text(yaml.safe_dump({"locations": locations}))
+    config = workdir / f"interposer-{port}.yml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "location": here,
+                "catalog": str(catalog),
+                "listen": {"host": "127.0.0.1", "port": port},
+                "federation_secret": SECRET,
+                "max_fanout": 1000,
+                **settings,
+            }
+        )
+    )
+    proc = procs.start([PYTHON, "-m", "oid.cli", "interposer", "serve", "--config", str(config), "--log-level", "ERROR"], port)
+    return port, proc
+
+
+def haproxy(procs: Processes, workdir: Path, backend_port: int) -> int:
+    port = free_port()
+    config = workdir / "haproxy.cfg"
+    config.write_text(
+        f"""global
+    maxconn 4096
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 60s
+    timeout server 60s
+frontend api
+    bind 127.0.0.1:{port}
+    default_backend compute
+backend compute
+    http-request replace-path /compute(.*) \\1
+    server local 127.0.0.1:{backend_port}
+"""
+    )
+    procs.start(["haproxy", "-f", str(config), "-db"], port)
+    return port
+
+
+async def latencies(url: str, count: int, headers=None) -> list[float]:
+    samples = []
+    async with aiohttp.ClientSession() as session:
+        for _ in range(count):
+            started = time.perf_counter()
+            async with session.get(url, headers=headers) as response:
+                await response.read()
+                assert response.status == 200, response.status
+            samples.append(time.perf_counter() - started)
+    return samples
+
+
+def rss_peak_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
+
+
+# -- the four measurements ------------------------------------------------------
+
+
+async def bench_latency(procs, workdir, count):
+    api = backend(procs)
+    proxy = haproxy(procs, workdir, api) if shutil.which("haproxy") else None
+    entry, _ = interposer(procs, workdir, {"Entry": {"services": {"compute": f"http://127.0.0.1:{api}/compute"}}})
+    path = "/compute/v2.1/servers"
+    await latencies(f"http://127.0.0.1:{entry}{path}", 50)  # warm-up
+    direct = statistics.median(await latencies(f"http://127.0.0.1:{api}{path}", count))
+    via_interposer = statistics.median(await latencies(f"http://127.0.0.1:{entry}{path}", count))
+    print("\n1. added latency per request (median of %d sequential GETs)" % count)
+    print(f"   direct          {direct * 1e3:8.3f} ms   1.00x")
+    if proxy:
+        via_haproxy = statistics.median(await latencies(f"http://127.0.0.1:{proxy}{path}", count))
+        print(f"   haproxy         {via_haproxy * 1e3:8.3f} ms   {via_haproxy / direct:.2f}x")
+    print(f"   interposer      {via_interposer * 1e3:8.3f} ms   {via_interposer / direct:.2f}x")
+    print(f"   added by the interposer: {(via_interposer - direct) * 1e3:.3f} ms", end="")
+    if proxy:
+        print(
+            f"; by haproxy: {(via_haproxy - direct) * 1e3:.3f} ms; "
+            f"ratio {(via_interposer - direct) / max(via_haproxy - direct, 1e-9):.2f}x"
+        )
+    else:
+        print(" (haproxy not installed)")
+
+
+async def bench_fanout(procs, workdir, widths, rounds):
+    api = backend(procs)
+    print("\n2. '&' over N simulated locations, each answering after 50 ms (median of %d)" % rounds)
+    base = None
+    for width in widths:
+        names = [f"dc{i:03d}" for i in range(width)]
+        # Every simulated DC's interposer URL is the backend: a remote hop answering after 50 ms.
+        locations = {"Entry": {"services": ["nova"]}}
+        locations.update({n: {"interposer": f"http://127.0.0.1:{api}", "services": ["nova"]} for n in names})
+        entry, proc = interposer(procs, workdir, locations)
+        scope = "{nova: %s}" % "&".join(names)
+        url = f"http://127.0.0.1:{entry}/compute/v2.1/servers?delay=0.05"
+        await latencies(url, 2, headers={"X-Scope": scope})
+        median = statistics.median(await latencies(url, rounds, headers={"X-Scope": scope}))
+        base = base or median
+        print(f"   N={width:<4} {median * 1e3:8.1f} ms   {median / base:.2f}x of N=1")
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def blackholed(port: int):
+    rule = ["OUTPUT", "-d", BLACKHOLE, "-p", "tcp", "--dport", str(port), "-j", "DROP"]
+    subprocess.run(["iptables", "-A", *rule], check=True)
+    try:
+        yield
+    finally:
+        subprocess.run(["iptables", "-D", *rule], check=True)
+
+
+async def bench_fallback(procs, workdir, rounds):
+    api = backend(procs)
+    hole = free_port()
+    locations = {
+        "Entry": {"services": ["nova"]},
+        "Denver": {"interposer": f"http://{BLACKHOLE}:{hole}", "services": ["nova"], "connect_timeout": 1.0},
+        "Paris": {"interposer": f"http://127.0.0.1:{api}", "services": ["nova"]},
+    }
+    entry, _ = interposer(procs, workdir, locations, backoff={"initial": 60, "max": 300})
+    url = f"http://127.0.0.1:{entry}/compute/v2.1/servers"
+    print("\n3. '|' whose first location is blackholed (connect timeout 1 s)")
+    if os.geteuid() != 0 or not shutil.which("iptables"):
+        print("   skipped: needs root and iptables")
+        return
+    direct = statistics.median(await latencies(url, rounds, headers={"X-Scope": "{nova: Paris}"}))
+    with blackholed(hole):
+        first = (await latencies(url, 1, headers={"X-Scope": "{nova: Denver|Paris}"}))[0]
+        following = statistics.median(await latencies(url, rounds, headers={"X-Scope": "{nova: Denver|Paris}"}))
+    print(f"   Paris directly          {direct * 1e3:8.3f} ms   1.00x")
+    print(f"   first request           {first * 1e3:8.1f} ms   {first / direct:.0f}x (one connect timeout)")
+    print(f"   following (median)      {following * 1e3:8.3f} ms   {following / direct:.2f}x")
+
+
+SIZES = {"100M": 100 << 20, "1G": 1 << 30, "4G": 4 << 30}
+
+
+async def download(url: str) -> tuple[int, float]:
+    received = 0
+    started = time.perf_counter()
+    timeout = aiohttp.ClientTimeout(total=600)
+    async with aiohttp.ClientSession(timeout=timeout) as session, session.get(url) as response:
+        async for chunk in response.content.iter_chunked(1 << 20):
+            received += len(chunk)
+    return received, time.perf_counter() - started
+
+
+async def bench_streaming(procs, workdir, sizes):
+    api = backend(procs)
+    print("\n4. streaming a download: throughput over direct, interposer peak RSS")
+    for label in sizes:
+        size = SIZES[label]
+        entry, proc = interposer(procs, workdir, {"Entry": {"services": {"image": f"http://127.0.0.1:{api}/image"}}})
+        path = f"/image/v2/images/x/file?size={size}"
+        got_direct, t_direct = await download(f"http://127.0.0.1:{api}{path}")
+        got_proxy, t_proxy = await download(f"http://127.0.0.1:{entry}{path}")
+        assert got_direct == got_proxy == size, (got_direct, got_proxy, size)
+        peak = rss_peak_kib(proc.pid)
+        print(
+            f"   {label:>5}  direct {size / t_direct / 2**20:8.0f} MiB/s  interposer {size / t_proxy / 2**20:8.0f} MiB/s"
+            f"  {t_direct / t_proxy:.2f}x   peak RSS {peak / 1024:.0f} MiB"
+        )
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+async def main_async(args):
+    procs = Processes()
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        try:
+            await bench_latency(procs, workdir, 200 if args.quick else 2000)
+            await bench_fanout(procs, workdir, (1, 10, 100) if args.quick else (1, 10, 100, 500), 3 if args.quick else 7)
+            await bench_fallback(procs, workdir, 20 if args.quick else 200)
+            await bench_streaming(procs, workdir, args.sizes)
+        finally:
+            procs.stop_all()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer requests, N up to 100 (a smoke run)")
+    parser.add_argument("--sizes", default="100M,1G,4G", help="download sizes among 100M, 1G, 4G")
+    args = parser.parse_args()
+    args.sizes = [s for s in args.sizes.split(",") if s]
+    unknown = [s for s in args.sizes if s not in SIZES]
+    if unknown:
+        parser.error(f"unknown sizes {unknown}; choose among {', '.join(SIZES)}")
+    asyncio.run(main_async(args))
+
+
+if __name__ == "__main__":
+    main()
