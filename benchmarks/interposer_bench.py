@@ -96,7 +96,9 @@ def interposer(procs: Processes, workdir: Path, locations: dict, here: str = "En
             }
         )
     )
-    proc = procs.start([PYTHON, "-m", "oid.cli", "interposer", "serve", "--config", str(config), "--log-level", "ERROR"], port)
+    proc = procs.start(
+        [PYTHON, "-m", "oid.cli", "interposer", "serve", "--config", str(config), "--log-level", "ERROR"], port
+    )
     return port, proc
 
 
@@ -153,7 +155,7 @@ async def bench_latency(procs, workdir, count):
     await latencies(f"http://127.0.0.1:{entry}{path}", 50)  # warm-up
     direct = statistics.median(await latencies(f"http://127.0.0.1:{api}{path}", count))
     via_interposer = statistics.median(await latencies(f"http://127.0.0.1:{entry}{path}", count))
-    print("\n1. added latency per request (median of %d sequential GETs)" % count)
+    print(f"\n1. added latency per request (median of {count} sequential GETs)")
     print(f"   direct          {direct * 1e3:8.3f} ms   1.00x")
     if proxy:
         via_haproxy = statistics.median(await latencies(f"http://127.0.0.1:{proxy}{path}", count))
@@ -172,7 +174,7 @@ async def bench_latency(procs, workdir, count):
 
 async def bench_fanout(procs, workdir, widths, rounds):
     api = backend(procs)
-    print("\n2. '&' over N simulated locations, each answering after 50 ms (median of %d)" % rounds)
+    print(f"\n2. '&' over N simulated locations, each answering after 50 ms (median of {rounds})")
     base = None
     for width in widths:
         names = [f"dc{i:03d}" for i in range(width)]
@@ -180,7 +182,7 @@ async def bench_fanout(procs, workdir, widths, rounds):
         locations = {"Entry": {"services": ["nova"]}}
         locations.update({n: {"interposer": f"http://127.0.0.1:{api}", "services": ["nova"]} for n in names})
         entry, proc = interposer(procs, workdir, locations)
-        scope = "{nova: %s}" % "&".join(names)
+        scope = "{nova: " + "&".join(names) + "}"
         url = f"http://127.0.0.1:{entry}/compute/v2.1/servers?delay=0.05"
         await latencies(url, 2, headers={"X-Scope": scope})
         median = statistics.median(await latencies(url, rounds, headers={"X-Scope": scope}))
@@ -247,8 +249,9 @@ async def bench_streaming(procs, workdir, sizes):
         got_proxy, t_proxy = await download(f"http://127.0.0.1:{entry}{path}")
         assert got_direct == got_proxy == size, (got_direct, got_proxy, size)
         peak = rss_peak_kib(proc.pid)
+        direct_rate, proxy_rate = size / t_direct / 2**20, size / t_proxy / 2**20
         print(
-            f"   {label:>5}  direct {size / t_direct / 2**20:8.0f} MiB/s  interposer {size / t_proxy / 2**20:8.0f} MiB/s"
+            f"   {label:>5}  direct {direct_rate:8.0f} MiB/s  interposer {proxy_rate:8.0f} MiB/s"
             f"  {t_direct / t_proxy:.2f}x   peak RSS {peak / 1024:.0f} MiB"
         )
         proc.terminate()
@@ -261,7 +264,9 @@ async def main_async(args):
         workdir = Path(tmp)
         try:
             await bench_latency(procs, workdir, 200 if args.quick else 2000)
-            await bench_fanout(procs, workdir, (1, 10, 100) if args.quick else (1, 10, 100, 500), 3 if args.quick else 7)
+            await bench_fanout(
+                procs, workdir, (1, 10, 100) if args.quick else (1, 10, 100, 500), 3 if args.quick else 7
+            )
             await bench_fallback(procs, workdir, 20 if args.quick else 200)
             await bench_streaming(procs, workdir, args.sizes)
         finally:
