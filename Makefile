@@ -16,7 +16,7 @@ ANSIBLE_TEST_GET_PIP := $(HOME)/.ansible/test/cache/get_pip_24_2.py
 OPENSTACK_VENV := .cache/venv-openstack
 OPENSTACK_CONSTRAINTS := constraints/openstack-2026.1.txt
 
-.PHONY: help setup demo test lint unit sanity build openstack-venv bench
+.PHONY: help setup demo test lint unit sanity build openstack-venv images
 
 help:
 	@echo "make demo    set up (packages, venv, images) and run the main job"
@@ -28,6 +28,12 @@ setup: $(VENV)/.installed $(ANSIBLE_TEST_GET_PIP) $(OPENSTACK_VENV)/.installed
 	  echo "installing Debian packages:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
+	images/ensure-docker.sh
+
+# Container images, built locally from a debootstrapped Debian (no registry),
+# cached by a hash of their inputs.
+images: setup
+	images/interposer/build.sh
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
