@@ -69,7 +69,11 @@ def oid_argument_spec(**kwargs):
 
 def scope_text(services):
     """Canonical JSON of a {service type: expression} mapping."""
-    return json.dumps(dict((stype, format_expression(expr)) for stype, expr in services.items()), sort_keys=True, separators=(",", ":"))
+    return json.dumps(
+        dict((stype, format_expression(expr)) for stype, expr in services.items()),
+        sort_keys=True,
+        separators=(",", ":"),
+    )
 
 
 def has_everywhere(expr):
@@ -94,7 +98,9 @@ class OidModule(object):
     service = None
 
     def __init__(self):
-        self.ansible = AnsibleModule(oid_argument_spec(**self.argument_spec), supports_check_mode=True, **self.module_kwargs)
+        self.ansible = AnsibleModule(
+            oid_argument_spec(**self.argument_spec), supports_check_mode=True, **self.module_kwargs
+        )
         self.params = self.ansible.params
         self.check_mode = self.ansible.check_mode
         self.results = dict(changed=False)
@@ -253,7 +259,9 @@ class ScopedResourceModule(OidModule):
         state = dict((loc, (outcome[1] is not None) if outcome[0] else None) for loc, outcome in found.items())
         failures = dict((loc, outcome[1]) for loc, outcome in found.items() if not outcome[0])
         report = dict((loc, dict(present=state[loc])) for loc in locations)
-        before = dict((loc, self.to_dict(outcome[1])) for loc, outcome in found.items() if outcome[0] and outcome[1] is not None)
+        before = dict(
+            (loc, self.to_dict(outcome[1])) for loc, outcome in found.items() if outcome[0] and outcome[1] is not None
+        )
 
         if self.params["state"] == "present":
             targets = creation_targets(expr, state)
