@@ -17,6 +17,7 @@ from oid import __version__
 SUBCOMMAND_MODULES = [
     "oid.scope_cli",
     "oid.interposer.cli",
+    "oid.paste.cli",
 ]
 
 

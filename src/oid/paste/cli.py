@@ -1,0 +1,44 @@
+"""`oid paste insert`: the overlay's way to produce a service's oid api-paste.ini."""
+
+from __future__ import annotations
+
+import sys
+
+from oid.paste.pipeline import PasteError, insert_filters
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("paste", help="insert oid's filters into an api-paste.ini")
+    commands = parser.add_subparsers(dest="paste_command", metavar="COMMAND", required=True)
+    insert = commands.add_parser(
+        "insert",
+        help="print SOURCE with oid_scope/oid_auth in every authtoken pipeline",
+        description=(
+            "Read the api-paste.ini a service ships and print it with oid's filters inserted: "
+            "oid_scope before authtoken and oid_auth in its place, in every pipeline, nothing else changed."
+        ),
+    )
+    insert.add_argument("source", help="the shipped api-paste.ini")
+    insert.add_argument("--catalog", required=True, help="path of the inter-DC catalog inside the container")
+    insert.add_argument("--location", required=True, help="this DC's name in the catalog")
+    insert.add_argument("--keystones", help="path of the service accounts file inside the container")
+    insert.add_argument("--secret-file", help="path of the federation secret inside the container")
+    insert.add_argument("--oslo-config-project", help="the service's project (nova, glance...) for its own Keystone")
+    insert.set_defaults(handler=run_insert)
+
+
+def run_insert(args) -> int:
+    options = {"oid_catalog": args.catalog, "oid_location": args.location}
+    if args.keystones:
+        options["oid_keystones"] = args.keystones
+    if args.secret_file:
+        options["oid_federation_secret_file"] = args.secret_file
+    if args.oslo_config_project:
+        options["oslo_config_project"] = args.oslo_config_project
+    try:
+        with open(args.source, encoding="utf-8") as handle:
+            sys.stdout.write(insert_filters(handle.read(), options))
+    except (OSError, PasteError) as exc:
+        print(f"oid: {args.source}: {exc}", file=sys.stderr)
+        return 2
+    return 0

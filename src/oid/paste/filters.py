@@ -1,0 +1,260 @@
+"""Paste filters that let an OpenStack API accept scopes and other DCs' tokens.
+
+Inserted into a service's api-paste.ini by configuration only (see
+:mod:`oid.paste.pipeline`); the service's code is untouched.  Only webob,
+keystonemiddleware, keystoneauth1 and oslo.config (all in Kolla's API images)
+and oid.scope are imported, so the overlay can mount this package as is.
+
+``oid_scope`` (before auth): takes the scope from ``X-Scope`` or the token's
+``!SCOPE!`` suffix, hands authentication a clean token, and drops internal
+``X-Oid-*`` headers unless the request carries the federation secret (only
+the interposer has it).
+
+``oid_auth`` (in place of ``authtoken``): validates the token at the Keystone
+the scope's ``identity`` names, among the catalog's Keystones only: the
+local Keystone with the service's own ``[keystone_authtoken]`` (stock
+keystonemiddleware), every other one with an auth_token instance of its own,
+created on first use with the credentials of the oid service account this DC
+has at that Keystone.  After authentication it shows the service its own
+DC's catalog and puts the scope back on the token, so the service's own calls
+(Nova to Glance, nova-compute downloading an image) carry it.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import threading
+
+import webob
+import webob.dec
+import webob.exc
+from keystonemiddleware import auth_token
+
+from oid.scope import Catalog, ScopeError, normalize, parse_canonical
+
+log = logging.getLogger(__name__)
+
+SCOPE_HEADER = "X-Scope"
+TOKEN_SCOPE_SEPARATOR = "!SCOPE!"
+AUTH_HEADER = "X-Oid-Auth"
+ORIGIN_HEADER = "X-Oid-Origin"
+TOKEN_HEADERS = ("X-Auth-Token", "X-Service-Token")
+ENV_SCOPE = "oid.scope"
+ENV_ORIGIN = "oid.origin"
+# Catalog paths appended to the interposer's URL for each service type, the
+# way Kolla registers its endpoints.
+VERSION_SUFFIX = {"compute": "/v2.1", "identity": "/v3", "volume": "/v3"}
+
+
+def _read_secret(conf):
+    if conf.get("oid_federation_secret_file"):
+        with open(conf["oid_federation_secret_file"], encoding="utf-8") as handle:
+            return handle.read().strip()
+    return conf.get("oid_federation_secret", "")
+
+
+def _oid_options(global_conf, local_conf):
+    conf = dict(global_conf)
+    conf.update(local_conf)
+    missing = [key for key in ("oid_catalog", "oid_location") if not conf.get(key)]
+    if missing:
+        raise ValueError(f"oid paste filter: missing option(s) {', '.join(missing)}")
+    return conf
+
+
+def _error(status, message):
+    body = json.dumps({"error": {"code": status, "title": webob.exc.status_map[status].title, "message": message}})
+    return webob.Response(body=body, status=status, content_type="application/json", charset="utf-8")
+
+
+def split_token(value):
+    if not value or TOKEN_SCOPE_SEPARATOR not in value:
+        return value, None
+    token, scope = value.split(TOKEN_SCOPE_SEPARATOR, 1)
+    return token, scope
+
+
+class ScopeFilter:
+    """``oid_scope``: read the scope, clean the tokens, distrust clients' internal headers."""
+
+    def __init__(self, app, conf):
+        self.app = app
+        self.location = conf["oid_location"]
+        self.catalog_file = conf["oid_catalog"]
+        self.catalog = Catalog.from_file(self.catalog_file)
+        self.here = self.catalog.resolve(self.location)
+        self.secret = _read_secret(conf)
+
+    def trusted(self, req):
+        given = req.headers.get(AUTH_HEADER, "")
+        return bool(self.secret) and bool(given) and hmac.compare_digest(given, self.secret)
+
+    @webob.dec.wsgify
+    def __call__(self, req):
+        trusted = self.trusted(req)
+        origin = req.headers.get(ORIGIN_HEADER) if trusted else None
+        for name in [key for key in req.headers if key.lower().startswith("x-oid-")]:
+            del req.headers[name]
+        scope_text = req.headers.get(SCOPE_HEADER)
+        for name in TOKEN_HEADERS:
+            token, token_scope = split_token(req.headers.get(name))
+            if token_scope is not None:
+                req.headers[name] = token
+                if name == "X-Auth-Token":
+                    scope_text = scope_text or token_scope
+        try:
+            if trusted and scope_text:
+                scope = parse_canonical(scope_text)  # the interposer normalized it
+            else:
+                scope = normalize(scope_text, self.catalog, self.here)
+        except ScopeError as exc:
+            return _error(400, str(exc))
+        req.environ[ENV_SCOPE] = scope
+        req.environ[ENV_ORIGIN] = origin or self.here
+        req.headers[SCOPE_HEADER] = scope.canonical()
+        return req.get_response(self.app)
+
+
+class AuthFilter:
+    """``oid_auth``: keystonemiddleware's auth_token, one instance per Keystone."""
+
+    def __init__(self, app, conf, local_conf):
+        self.app = app
+        self.catalog = Catalog.from_file(conf["oid_catalog"])
+        self.here = self.catalog.resolve(conf["oid_location"])
+        self.accounts = self._load_accounts(conf.get("oid_keystones"))
+        # Options of the stock filter (delay_auth_decision, oslo_config_project, ...)
+        # apply to every instance; oid's own options are not auth_token's.
+        self.authtoken_conf = {k: v for k, v in local_conf.items() if not k.startswith("oid_")}
+        self.inner = _AfterAuth(app, self)
+        self._instances = {}
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _load_accounts(path):
+        if not path:
+            return {}
+        import yaml  # PyYAML is in every Kolla image
+
+        with open(path, encoding="utf-8") as handle:
+            accounts = yaml.safe_load(handle) or {}
+        if not isinstance(accounts, dict):
+            raise ValueError(f"{path}: expected a mapping of location -> service account")
+        return accounts
+
+    def instance(self, location):
+        """The auth_token middleware validating at ``location``'s Keystone (lazily built)."""
+        with self._lock:
+            if location not in self._instances:
+                self._instances[location] = self._build(location)
+            return self._instances[location]
+
+    def _build(self, location):
+        if location == self.here:
+            return auth_token.AuthProtocol(self.inner, dict(self.authtoken_conf))
+        account = self.accounts.get(location)
+        if not account:
+            raise KeyError(location)
+        conf = {k: v for k, v in self.authtoken_conf.items() if k not in ("oslo_config_project", "oslo_config_file")}
+        conf.update(
+            {
+                "auth_type": "password",
+                "auth_url": account["auth_url"],
+                "www_authenticate_uri": account.get("www_authenticate_uri", account["auth_url"]),
+                "username": account["username"],
+                "password": account["password"],
+                "project_name": account.get("project_name", "service"),
+                "user_domain_name": account.get("user_domain_name", "Default"),
+                "project_domain_name": account.get("project_domain_name", "Default"),
+                "interface": account.get("interface", "internal"),
+            }
+        )
+        if account.get("region_name"):
+            conf["region_name"] = account["region_name"]
+        return auth_token.AuthProtocol(self.inner, conf)
+
+    @webob.dec.wsgify
+    def __call__(self, req):
+        scope = req.environ.get(ENV_SCOPE)
+        if scope is None:
+            return _error(500, "oid_auth needs oid_scope before it in the pipeline")
+        identity = scope.services.get("identity")
+        locations = identity.locations() if identity is not None else [self.here]
+        if len(locations) != 1:
+            return _error(
+                400,
+                "a request to a service is authenticated by one Keystone; the scope names " + " and ".join(locations),
+            )
+        keystone = locations[0]
+        if keystone not in self.catalog.sites:
+            known = ", ".join(self.catalog.names)
+            return _error(401, f"Keystone of {keystone!r} is not in the catalog; known: {known}")
+        try:
+            middleware = self.instance(keystone)
+        except KeyError:
+            return _error(
+                401, f"no oid service account for the Keystone of {keystone}: tokens from it are not accepted here"
+            )
+        return req.get_response(middleware)
+
+
+class _AfterAuth:
+    """Runs after auth_token accepted the token: local catalog, scope back on the token."""
+
+    def __init__(self, app, auth):
+        self.app = app
+        self.auth = auth
+
+    @webob.dec.wsgify
+    def __call__(self, req):
+        scope = req.environ[ENV_SCOPE]
+        identity = scope.services.get("identity")
+        if identity is not None and identity.locations() != [self.auth.here]:
+            # A remote token carries its Keystone's catalog: show the service its own DC's.
+            req.headers["X-Service-Catalog"] = json.dumps(local_catalog(self.auth.catalog, self.auth.here))
+        token = req.headers.get("X-Auth-Token")
+        if token:
+            # The service hands this token to its own clients (context.auth_token):
+            # the suffix carries the scope to the interposer on every later call.
+            req.headers["X-Auth-Token"] = token + TOKEN_SCOPE_SEPARATOR + scope.canonical()
+        return req.get_response(self.app)
+
+
+def local_catalog(catalog, here):
+    """The service catalog of DC ``here``: its interposer's URL for each service."""
+    site = catalog.sites[here]
+    base = site.extra.get("interposer", "").rstrip("/")
+    entries = []
+    for stype in sorted(site.services):
+        url = f"{base}/{stype}{VERSION_SUFFIX.get(stype, '')}"
+        entries.append(
+            {
+                "type": stype,
+                "name": stype,
+                "endpoints": [
+                    {"interface": interface, "region": here, "region_id": here, "url": url}
+                    for interface in ("public", "internal", "admin")
+                ],
+            }
+        )
+    return entries
+
+
+def scope_filter_factory(global_conf, **local_conf):
+    conf = _oid_options(global_conf, local_conf)
+
+    def factory(app):
+        return ScopeFilter(app, conf)
+
+    return factory
+
+
+def auth_filter_factory(global_conf, **local_conf):
+    conf = _oid_options(global_conf, local_conf)
+
+    def factory(app):
+        return AuthFilter(app, conf, local_conf)
+
+    return factory

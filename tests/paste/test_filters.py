@@ -1,0 +1,199 @@
+"""oid's paste filters behind real keystonemiddleware, against two real Keystones.
+
+The pipeline is loaded by paste.deploy from an ini file as a service would
+load it: ``oid_scope oid_auth echo``, where ``echo`` is a test app standing
+at the end of the pipeline that answers what the service would see.
+"""
+
+from __future__ import annotations
+
+import json
+
+import openstack
+import pytest
+import webob
+import yaml
+from paste.deploy import loadapp
+
+from tests.support import keystone as ks
+
+pytestmark = pytest.mark.skipif(ks.available() is not None, reason=str(ks.available()))
+SECRET = "paste-test-federation-secret-0001"
+SERVICE_PASSWORD = "oid-service-secret"
+
+
+def admin(keystone):
+    return openstack.connect(
+        auth_url=f"{keystone.url}/v3",
+        username="admin",
+        password=keystone.password,
+        project_name="admin",
+        user_domain_name="Default",
+        project_domain_name="Default",
+    )
+
+
+def service_account(keystone, username):
+    """The least-privilege account oid creates in each Keystone: role 'service' in project 'service'."""
+    conn = admin(keystone)
+    project = conn.identity.find_project("service") or conn.identity.create_project(name="service", domain_id="default")
+    user = conn.identity.find_user(username) or conn.identity.create_user(
+        name=username, password=SERVICE_PASSWORD, domain_id="default"
+    )
+    role = conn.identity.find_role("service")
+    conn.identity.assign_project_role_to_user(project, user, role)
+
+
+def token_of(keystone):
+    return admin(keystone).auth_token
+
+
+@pytest.fixture(scope="module")
+def dcs(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("paste")
+    started = {}
+    try:
+        for name in ("Berlin", "Denver"):
+            started[name] = ks.Keystone(workdir, name).start()
+        service_account(started["Berlin"], "oid-berlin")  # Berlin's own services at Berlin
+        service_account(started["Denver"], "oid-berlin")  # Berlin's account at Denver
+        yield workdir, started
+    finally:
+        for keystone in started.values():
+            keystone.stop()
+
+
+@pytest.fixture(scope="module")
+def pipeline(dcs):
+    workdir, keystones = dcs
+    catalog = {
+        "locations": {
+            "Berlin": {"interposer": "http://10.0.1.10:8790", "services": ["keystone", "nova", "glance"]},
+            "Denver": {"interposer": "http://10.0.2.10:8790", "services": ["keystone", "nova", "glance"]},
+            "Paris": {"interposer": "http://10.0.3.10:8790", "services": ["keystone", "nova", "glance"]},
+        }
+    }
+    (workdir / "catalog.yml").write_text(yaml.safe_dump(catalog))
+    (workdir / "secret").write_text(SECRET)
+    # Paris is in the catalog but Berlin has no account there: its tokens are refused.
+    accounts = {
+        "Denver": {"auth_url": f"{keystones['Denver'].url}/v3", "username": "oid-berlin", "password": SERVICE_PASSWORD}
+    }
+    (workdir / "keystones.yml").write_text(yaml.safe_dump(accounts))
+    berlin = keystones["Berlin"]
+    (workdir / "api-paste.ini").write_text(
+        f"""
+[pipeline:main]
+pipeline = oid_scope oid_auth echo
+
+[app:echo]
+paste.app_factory = tests.support.echo:echo_app
+
+[filter:oid_scope]
+paste.filter_factory = oid.paste.filters:scope_filter_factory
+oid_catalog = {workdir}/catalog.yml
+oid_location = Berlin
+oid_federation_secret_file = {workdir}/secret
+
+[filter:oid_auth]
+paste.filter_factory = oid.paste.filters:auth_filter_factory
+oid_catalog = {workdir}/catalog.yml
+oid_location = Berlin
+oid_keystones = {workdir}/keystones.yml
+auth_type = password
+auth_url = {berlin.url}/v3
+www_authenticate_uri = {berlin.url}/v3
+username = oid-berlin
+password = {SERVICE_PASSWORD}
+project_name = service
+user_domain_name = Default
+project_domain_name = Default
+interface = public
+"""
+    )
+    return loadapp(f"config:{workdir}/api-paste.ini")
+
+
+def call(app, token=None, scope=None, headers=None):
+    request = webob.Request.blank("/v2/images")
+    if token:
+        request.headers["X-Auth-Token"] = token
+    if scope:
+        request.headers["X-Scope"] = scope
+    for key, value in (headers or {}).items():
+        request.headers[key] = value
+    response = request.get_response(app)
+    body = response.json_body if response.content_type == "application/json" else response.text
+    return response.status_int, body
+
+
+def test_local_token_is_accepted_and_the_scope_goes_back_on_it(pipeline, dcs):
+    token = token_of(dcs[1]["Berlin"])
+    status, seen = call(pipeline, token)
+    assert status == 200, seen
+    assert seen["identity_status"] == "Confirmed"
+    clean, scope = seen["auth_token"].split("!SCOPE!")
+    assert clean == token
+    assert json.loads(scope)["compute"] == "Berlin"
+    assert seen["scope"] == scope
+
+
+def test_token_from_denver_is_accepted_when_the_scope_names_denver(pipeline, dcs):
+    token = token_of(dcs[1]["Denver"])
+    status, seen = call(pipeline, token, scope="{keystone: Denver}")
+    assert status == 200, seen
+    assert seen["identity_status"] == "Confirmed"
+    assert seen["user_id"] == admin(dcs[1]["Denver"]).session.get_user_id()
+    # The service sees its own DC's catalog, not Denver's.
+    urls = {entry["type"]: entry["endpoints"][0] for entry in seen["catalog"]}
+    assert urls["image"]["url"] == "http://10.0.1.10:8790/image"
+    assert urls["compute"]["url"] == "http://10.0.1.10:8790/compute/v2.1"
+    assert urls["image"]["region"] == "Berlin"
+    assert json.loads(seen["auth_token"].split("!SCOPE!")[1])["identity"] == "Denver"
+
+
+def test_the_proof_of_concepts_token_suffix_works(pipeline, dcs):
+    token = token_of(dcs[1]["Denver"])
+    status, seen = call(pipeline, token + '!SCOPE!{"identity": "Denver"}')
+    assert status == 200 and seen["identity_status"] == "Confirmed"
+
+
+def test_token_from_denver_is_rejected_without_the_scope(pipeline, dcs):
+    status, _ = call(pipeline, token_of(dcs[1]["Denver"]))
+    assert status == 401
+
+
+def test_invalid_and_revoked_tokens_are_rejected(pipeline, dcs):
+    assert call(pipeline, "not-a-token")[0] == 401
+    conn = admin(dcs[1]["Denver"])
+    token = conn.auth_token
+    conn.session.delete(
+        f"{dcs[1]['Denver'].url}/v3/auth/tokens", headers={"X-Subject-Token": token}, endpoint_filter=None
+    )
+    assert call(pipeline, token, scope="{keystone: Denver}")[0] == 401
+
+
+def test_keystone_outside_the_catalog_is_refused(pipeline, dcs):
+    status, body = call(pipeline, token_of(dcs[1]["Denver"]), scope="{keystone: Tokyo}")
+    assert status == 400
+    assert "unknown location 'Tokyo'; known locations: Berlin, Denver, Paris" in body["error"]["message"]
+
+
+def test_keystone_without_an_account_is_refused(pipeline, dcs):
+    status, body = call(pipeline, token_of(dcs[1]["Denver"]), scope="{keystone: Paris}")
+    assert status == 401
+    assert "no oid service account for the Keystone of Paris" in body["error"]["message"]
+
+
+def test_spoofed_internal_headers_from_a_client_are_ignored(pipeline, dcs):
+    token = token_of(dcs[1]["Berlin"])
+    status, seen = call(pipeline, token, headers={"X-Oid-Origin": "Denver", "X-Oid-Auth": "guess"})
+    assert status == 200
+    assert seen["oid_headers"] == {} and seen["origin"] == "Berlin"
+    status, seen = call(pipeline, token, headers={"X-Oid-Origin": "Denver", "X-Oid-Auth": SECRET})
+    assert status == 200 and seen["origin"] == "Denver"  # only the interposer holds the secret
+
+
+def test_a_bad_scope_is_refused_with_the_reason(pipeline, dcs):
+    status, body = call(pipeline, token_of(dcs[1]["Berlin"]), scope="{nova: Berlin&}")
+    assert status == 400 and "position 14" in body["error"]["message"]

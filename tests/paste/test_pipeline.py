@@ -1,0 +1,73 @@
+"""Inserting oid's filters into the api-paste.ini a service ships."""
+
+from __future__ import annotations
+
+import configparser
+import subprocess
+import sys
+
+import pytest
+
+from oid.paste.pipeline import PasteError, insert_filters
+from tests.support import keystone as ks
+
+OPTIONS = {"oid_catalog": "/etc/oid/catalog.yml", "oid_location": "Berlin", "oid_keystones": "/etc/oid/keystones.yml"}
+
+# The shape of nova's composite (nova 33.x ships this pipeline layout).
+NOVA_LIKE = """
+[composite:openstack_compute_api_v21]
+use = call:nova.api.auth:pipeline_factory_v21
+keystone = cors http_proxy_to_wsgi compute_req_id faultwrap request_log sizelimit osprofiler authtoken keystonecontext osapi_compute_app_v21
+noauth2 = cors http_proxy_to_wsgi compute_req_id faultwrap request_log sizelimit osprofiler noauth2 osapi_compute_app_v21
+
+[filter:authtoken]
+paste.filter_factory = keystonemiddleware.auth_token:filter_factory
+"""
+
+
+def parsed(text):
+    parser = configparser.RawConfigParser(strict=False)
+    parser.read_string(text)
+    return parser
+
+
+def test_nova_like_composite_gets_the_filters_around_authtoken_only():
+    result = parsed(insert_filters(NOVA_LIKE, OPTIONS))
+    section = result["composite:openstack_compute_api_v21"]
+    assert section["keystone"].split()[-4:] == ["oid_scope", "oid_auth", "keystonecontext", "osapi_compute_app_v21"]
+    assert "oid_" not in section["noauth2"]
+    assert section["use"] == "call:nova.api.auth:pipeline_factory_v21"
+    assert result["filter:oid_auth"]["paste.filter_factory"] == "oid.paste.filters:auth_filter_factory"
+    assert result["filter:oid_auth"]["oid_keystones"] == "/etc/oid/keystones.yml"
+    assert "oid_keystones" not in result["filter:oid_scope"]
+
+
+def test_insertion_is_idempotent():
+    once = insert_filters(NOVA_LIKE, OPTIONS)
+    assert insert_filters(once, OPTIONS) == once
+
+
+def test_a_file_without_authtoken_is_refused():
+    with pytest.raises(PasteError, match="no pipeline uses 'authtoken'"):
+        insert_filters("[pipeline:main]\npipeline = noauth app\n", OPTIONS)
+
+
+@pytest.mark.skipif(ks.available() is not None, reason=str(ks.available()))
+def test_glance_as_shipped():
+    shipped = (ks.VENV / "etc" / "glance" / "glance-api-paste.ini").read_text()
+    result = subprocess.run(
+        [sys.executable, "-m", "oid.cli", "paste", "insert", str(ks.VENV / "etc/glance/glance-api-paste.ini"),
+         "--catalog", "/etc/oid/catalog.yml", "--location", "Berlin", "--oslo-config-project", "glance"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    before, after = parsed(shipped), parsed(result.stdout)
+    for key in ("keystone", "keystone+caching", "keystone+cachemanagement"):
+        words = after["composite:api"][key].split()
+        assert "authtoken" not in words and words.index("oid_scope") + 1 == words.index("oid_auth")
+        assert [w for w in words if not w.startswith("oid_")] == [
+            w for w in before["composite:api"][key].split() if w != "authtoken"
+        ]
+    assert after["composite:api"]["default"] == before["composite:api"]["default"]
+    # The shipped authtoken options carry over to oid_auth.
+    assert after["filter:oid_auth"]["delay_auth_decision"] == "true"
+    assert after["filter:oid_auth"]["oslo_config_project"] == "glance"
