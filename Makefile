@@ -41,13 +41,13 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install -q -e '.[ansible,test]'
 	touch $@
 
-# Real OpenStack services for the tests (Keystone of the 2026.1 series, served
+# Real OpenStack services for the tests (Keystone and Glance of the 2026.1 series, served
 # by gunicorn), apart from the project's venv so that neither constrains the other.
 openstack-venv: $(OPENSTACK_VENV)/.installed
 $(OPENSTACK_VENV)/.installed: $(OPENSTACK_CONSTRAINTS)
 	python3 -m venv $(OPENSTACK_VENV)
 	$(OPENSTACK_VENV)/bin/pip install -q -U pip
-	$(OPENSTACK_VENV)/bin/pip install -q -c $(OPENSTACK_CONSTRAINTS) keystone gunicorn
+	$(OPENSTACK_VENV)/bin/pip install -q -c $(OPENSTACK_CONSTRAINTS) keystone glance gunicorn
 	touch $@
 
 $(ANSIBLE_TEST_GET_PIP): scripts/ansible-test-get-pip.py

@@ -9,77 +9,19 @@ from __future__ import annotations
 
 import json
 
-import openstack
 import pytest
 import webob
-import yaml
 from paste.deploy import loadapp
 
 from tests.support import keystone as ks
+from tests.support.identity import SECRET, SERVICE_PASSWORD, admin, token_of
 
 pytestmark = pytest.mark.skipif(ks.available() is not None, reason=str(ks.available()))
-SECRET = "paste-test-federation-secret-0001"
-SERVICE_PASSWORD = "oid-service-secret"
-
-
-def admin(keystone):
-    return openstack.connect(
-        auth_url=f"{keystone.url}/v3",
-        username="admin",
-        password=keystone.password,
-        project_name="admin",
-        user_domain_name="Default",
-        project_domain_name="Default",
-    )
-
-
-def service_account(keystone, username):
-    """The least-privilege account oid creates in each Keystone: role 'service' in project 'service'."""
-    conn = admin(keystone)
-    project = conn.identity.find_project("service") or conn.identity.create_project(name="service", domain_id="default")
-    user = conn.identity.find_user(username) or conn.identity.create_user(
-        name=username, password=SERVICE_PASSWORD, domain_id="default"
-    )
-    role = conn.identity.find_role("service")
-    conn.identity.assign_project_role_to_user(project, user, role)
-
-
-def token_of(keystone):
-    return admin(keystone).auth_token
-
-
-@pytest.fixture(scope="module")
-def dcs(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("paste")
-    started = {}
-    try:
-        for name in ("Berlin", "Denver"):
-            started[name] = ks.Keystone(workdir, name).start()
-        service_account(started["Berlin"], "oid-berlin")  # Berlin's own services at Berlin
-        service_account(started["Denver"], "oid-berlin")  # Berlin's account at Denver
-        yield workdir, started
-    finally:
-        for keystone in started.values():
-            keystone.stop()
 
 
 @pytest.fixture(scope="module")
 def pipeline(dcs):
     workdir, keystones = dcs
-    catalog = {
-        "locations": {
-            "Berlin": {"interposer": "http://10.0.1.10:8790", "services": ["keystone", "nova", "glance"]},
-            "Denver": {"interposer": "http://10.0.2.10:8790", "services": ["keystone", "nova", "glance"]},
-            "Paris": {"interposer": "http://10.0.3.10:8790", "services": ["keystone", "nova", "glance"]},
-        }
-    }
-    (workdir / "catalog.yml").write_text(yaml.safe_dump(catalog))
-    (workdir / "secret").write_text(SECRET)
-    # Paris is in the catalog but Berlin has no account there: its tokens are refused.
-    accounts = {
-        "Denver": {"auth_url": f"{keystones['Denver'].url}/v3", "username": "oid-berlin", "password": SERVICE_PASSWORD}
-    }
-    (workdir / "keystones.yml").write_text(yaml.safe_dump(accounts))
     berlin = keystones["Berlin"]
     (workdir / "api-paste.ini").write_text(
         f"""

@@ -23,7 +23,11 @@ def register(subparsers) -> None:
     insert.add_argument("--location", required=True, help="this DC's name in the catalog")
     insert.add_argument("--keystones", help="path of the service accounts file inside the container")
     insert.add_argument("--secret-file", help="path of the federation secret inside the container")
-    insert.add_argument("--oslo-config-project", help="the service's project (nova, glance...) for its own Keystone")
+    insert.add_argument(
+        "--oslo-config-project",
+        help="only for a service whose [keystone_authtoken] is not in its global configuration; "
+        "by default the local Keystone is validated with the service's own [keystone_authtoken]",
+    )
     insert.set_defaults(handler=run_insert)
 
 

@@ -1,0 +1,34 @@
+"""Helpers for tests that need users and service accounts in real Keystones."""
+
+from __future__ import annotations
+
+import openstack
+
+SECRET = "paste-test-federation-secret-0001"
+SERVICE_PASSWORD = "oid-service-secret"
+
+
+def admin(keystone):
+    return openstack.connect(
+        auth_url=f"{keystone.url}/v3",
+        username="admin",
+        password=keystone.password,
+        project_name="admin",
+        user_domain_name="Default",
+        project_domain_name="Default",
+    )
+
+
+def service_account(keystone, username):
+    """The least-privilege account oid creates in each Keystone: role 'service' in project 'service'."""
+    conn = admin(keystone)
+    project = conn.identity.find_project("service") or conn.identity.create_project(name="service", domain_id="default")
+    user = conn.identity.find_user(username) or conn.identity.create_user(
+        name=username, password=SERVICE_PASSWORD, domain_id="default"
+    )
+    role = conn.identity.find_role("service")
+    conn.identity.assign_project_role_to_user(project, user, role)
+
+
+def token_of(keystone):
+    return admin(keystone).auth_token
