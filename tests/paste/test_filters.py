@@ -139,3 +139,18 @@ def test_spoofed_internal_headers_from_a_client_are_ignored(pipeline, dcs):
 def test_a_bad_scope_is_refused_with_the_reason(pipeline, dcs):
     status, body = call(pipeline, token_of(dcs[1]["Berlin"]), scope="{nova: Berlin&}")
     assert status == 400 and "position 14" in body["error"]["message"]
+
+
+def test_service_token_is_validated_at_the_keystone_of_the_origin_dc(pipeline, dcs):
+    user_token = token_of(dcs[1]["Berlin"])
+    denver = admin(dcs[1]["Denver"])
+    trusted = {"X-Service-Token": denver.auth_token, "X-Oid-Origin": "Denver", "X-Oid-Auth": SECRET}
+    status, seen = call(pipeline, user_token, headers=trusted)
+    assert status == 200, seen
+    assert seen["service"]["X-Service-Identity-Status"] == "Confirmed"
+    assert seen["service"]["X-Service-User-Id"] == denver.session.get_user_id()
+    # A client cannot name the origin: without the secret the service token is
+    # checked at the user token's Keystone (Berlin), which does not know it.
+    spoofed = {"X-Service-Token": denver.auth_token, "X-Oid-Origin": "Denver"}
+    status, _ = call(pipeline, user_token, headers=spoofed)
+    assert status == 401

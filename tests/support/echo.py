@@ -17,6 +17,9 @@ def echo_app(_global_conf, **_local):
             "catalog": json.loads(req.headers.get("X-Service-Catalog") or "[]"),
             "oid_headers": {k: v for k, v in req.headers.items() if k.lower().startswith("x-oid-")},
             "origin": req.environ.get("oid.origin"),
+            "service": {
+                k: v for k, v in req.headers.items() if k.lower().startswith("x-service-") and k != "X-Service-Catalog"
+            },
         }
         return webob.Response(json_body=seen)
 

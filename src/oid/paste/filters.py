@@ -43,6 +43,7 @@ ORIGIN_HEADER = "X-Oid-Origin"
 TOKEN_HEADERS = ("X-Auth-Token", "X-Service-Token")
 ENV_SCOPE = "oid.scope"
 ENV_ORIGIN = "oid.origin"
+ENV_SERVICE_IDENTITY = "oid.service_identity"
 # Catalog paths appended to the interposer's URL for each service type, the
 # way Kolla registers its endpoints.
 VERSION_SUFFIX = {"compute": "/v2.1", "identity": "/v3", "volume": "/v3"}
@@ -130,6 +131,7 @@ class AuthFilter:
         self.authtoken_conf = {k: v for k, v in local_conf.items() if not k.startswith("oid_")}
         self.inner = _AfterAuth(app, self)
         self._instances = {}
+        self._service_validators = {}
         self._lock = threading.Lock()
 
     @staticmethod
@@ -151,9 +153,21 @@ class AuthFilter:
                 self._instances[location] = self._build(location)
             return self._instances[location]
 
-    def _build(self, location):
+    def service_validator(self, location):
+        """An auth_token instance at ``location``'s Keystone that only reports
+        what it found (for service tokens sent by that DC's services)."""
+        with self._lock:
+            if location not in self._service_validators:
+                self._service_validators[location] = self._build(location, _capture_identity, delay=True)
+            return self._service_validators[location]
+
+    def _build(self, location, app=None, delay=None):
+        app = app or self.inner
         if location == self.here:
-            return auth_token.AuthProtocol(self.inner, dict(self.authtoken_conf))
+            conf = dict(self.authtoken_conf)
+            if delay is not None:
+                conf["delay_auth_decision"] = str(delay).lower()
+            return auth_token.AuthProtocol(app, conf)
         account = self.accounts.get(location)
         if not account:
             raise KeyError(location)
@@ -173,7 +187,9 @@ class AuthFilter:
         )
         if account.get("region_name"):
             conf["region_name"] = account["region_name"]
-        return auth_token.AuthProtocol(self.inner, conf)
+        if delay is not None:
+            conf["delay_auth_decision"] = str(delay).lower()
+        return auth_token.AuthProtocol(app, conf)
 
     @webob.dec.wsgify
     def __call__(self, req):
@@ -197,7 +213,21 @@ class AuthFilter:
             return _error(
                 401, f"no oid service account for the Keystone of {keystone}: tokens from it are not accepted here"
             )
+        origin = req.environ.get(ENV_ORIGIN, self.here)
+        if req.headers.get("X-Service-Token") and origin != keystone:
+            self.validate_service_token_at(origin, req)
         return req.get_response(middleware)
+
+    def validate_service_token_at(self, origin, req):
+        """The service token comes from a service of the ``origin`` DC: validate
+        it at that DC's Keystone; the user token's Keystone never sees it."""
+        token = req.headers.pop("X-Service-Token")
+        probe = webob.Request.blank("/", headers={"X-Auth-Token": token})
+        try:
+            found = probe.get_response(self.service_validator(origin)).json_body
+        except KeyError:
+            found = {"X-Identity-Status": "Invalid"}
+        req.environ[ENV_SERVICE_IDENTITY] = found
 
 
 class _AfterAuth:
@@ -210,6 +240,12 @@ class _AfterAuth:
     @webob.dec.wsgify
     def __call__(self, req):
         scope = req.environ[ENV_SCOPE]
+        service = req.environ.get(ENV_SERVICE_IDENTITY)
+        if service is not None:
+            # auth_token removed any X-Service-* the client sent; these come
+            # from the origin DC's Keystone.
+            for key, value in service.items():
+                req.headers[key.replace("X-", "X-Service-", 1)] = value
         identity = scope.services.get("identity")
         if identity is not None and identity.locations() != [self.auth.here]:
             # A remote token carries its Keystone's catalog: show the service its own DC's.
@@ -220,6 +256,24 @@ class _AfterAuth:
             # the suffix carries the scope to the interposer on every later call.
             req.headers["X-Auth-Token"] = token + TOKEN_SCOPE_SEPARATOR + scope.canonical()
         return req.get_response(self.app)
+
+
+IDENTITY_HEADERS = (
+    "X-Identity-Status",
+    "X-User-Id",
+    "X-User-Name",
+    "X-User-Domain-Id",
+    "X-Project-Id",
+    "X-Project-Name",
+    "X-Project-Domain-Id",
+    "X-Roles",
+)
+
+
+@webob.dec.wsgify
+def _capture_identity(req):
+    """The end of a service-token validator: answers what auth_token found."""
+    return webob.Response(json_body={key: req.headers[key] for key in IDENTITY_HEADERS if key in req.headers})
 
 
 def local_catalog(catalog, here):
