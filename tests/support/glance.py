@@ -53,7 +53,7 @@ class Glance:
                 [os_glance_tasks_store]
                 filesystem_store_datadir = {w}/tasks
                 [database]
-                connection = sqlite:///{w}/glance.db
+                connection = sqlite:///{w}/glance.db?timeout=30
                 [paste_deploy]
                 flavor = keystone
                 config_file = {w}/glance-api-paste.ini

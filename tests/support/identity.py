@@ -16,6 +16,7 @@ def admin(keystone):
         project_name="admin",
         user_domain_name="Default",
         project_domain_name="Default",
+        interface="internal",
     )
 
 
@@ -32,3 +33,11 @@ def service_account(keystone, username):
 
 def token_of(keystone):
     return admin(keystone).auth_token
+
+
+def register_endpoint(keystone, service_type, name, url):
+    """Register ``url`` as the public and internal endpoint of a service, as the overlay does."""
+    conn = admin(keystone)
+    service = conn.identity.find_service(name) or conn.identity.create_service(name=name, type=service_type)
+    for interface in ("public", "internal"):
+        conn.identity.create_endpoint(service_id=service.id, interface=interface, url=url, region_id=keystone.name)

@@ -82,7 +82,7 @@ class Keystone:
                 [DEFAULT]
                 log_file = {self.workdir}/keystone.log
                 [database]
-                connection = sqlite:///{self.workdir}/keystone.db
+                connection = sqlite:///{self.workdir}/keystone.db?timeout=30
                 [token]
                 provider = fernet
                 expiration = 3600
@@ -108,8 +108,9 @@ class Keystone:
             self.name,
             "--bootstrap-public-url",
             f"{self.public_url}/v3",
+            # Internal: Keystone itself, for the tests' admin and service calls.
             "--bootstrap-internal-url",
-            f"{self.public_url}/v3",
+            f"{self.url}/v3",
         )
         env = dict(os.environ, OS_KEYSTONE_CONFIG_FILES=str(self.config), PYTHONPATH=str(self.workdir))
         self.process = subprocess.Popen(
