@@ -56,6 +56,7 @@ $(ANSIBLE_TEST_GET_PIP): scripts/ansible-test-get-pip.py
 
 demo: setup
 	$(BIN)/oid scope check '{nova: Berlin, glance: Denver|Paris}' --catalog examples/catalog.yml --entry Berlin
+	$(BIN)/pytest -v -p no:warnings tests/integration/test_two_dcs_loopback.py
 
 lint: setup
 	$(BIN)/ruff check .
