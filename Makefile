@@ -14,6 +14,10 @@ APT_PACKAGES := docker.io debootstrap haproxy iproute2 iptables
 ANSIBLE_TEST_GET_PIP := $(HOME)/.ansible/test/cache/get_pip_24_2.py
 
 OPENSTACK_VENV := .cache/venv-openstack
+# The API services whose shipped api-paste.ini the filters are tested on
+# (2026.1 series, the release kolla-ansible 22.x deploys); only the wheels.
+SHIPPED_SERVICES := nova==33.0.2 neutron==28.0.2 cinder==28.0.0 openstack-placement==15.0.0
+SHIPPED_WHEELS := .cache/shipped-wheels
 OPENSTACK_CONSTRAINTS := constraints/openstack-2026.1.txt
 
 .PHONY: help setup demo test lint unit sanity build openstack-venv images
@@ -22,7 +26,7 @@ help:
 	@echo "make demo    set up (packages, venv, images) and run the main job"
 	@echo "make test    run every test: lint, ansible-test sanity, pytest"
 
-setup: $(VENV)/.installed $(ANSIBLE_TEST_GET_PIP) $(OPENSTACK_VENV)/.installed
+setup: $(VENV)/.installed $(ANSIBLE_TEST_GET_PIP) $(OPENSTACK_VENV)/.installed $(SHIPPED_WHEELS)/.downloaded
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
@@ -48,6 +52,10 @@ $(OPENSTACK_VENV)/.installed: $(OPENSTACK_CONSTRAINTS)
 	python3 -m venv $(OPENSTACK_VENV)
 	$(OPENSTACK_VENV)/bin/pip install -q -U pip
 	$(OPENSTACK_VENV)/bin/pip install -q -c $(OPENSTACK_CONSTRAINTS) keystone glance gunicorn
+	touch $@
+
+$(SHIPPED_WHEELS)/.downloaded: Makefile
+	$(BIN)/pip download -q --no-deps -d $(SHIPPED_WHEELS) $(SHIPPED_SERVICES)
 	touch $@
 
 $(ANSIBLE_TEST_GET_PIP): scripts/ansible-test-get-pip.py

@@ -5,6 +5,8 @@ from __future__ import annotations
 import configparser
 import subprocess
 import sys
+import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -71,3 +73,44 @@ def test_glance_as_shipped():
     # The shipped authtoken options carry over to oid_auth.
     assert after["filter:oid_auth"]["delay_auth_decision"] == "true"
     assert after["filter:oid_auth"]["oslo_config_project"] == "glance"
+
+
+SHIPPED = Path(__file__).resolve().parents[2] / ".cache" / "shipped-wheels"
+
+
+def shipped_paste_files():
+    """The api-paste.ini of each service as its 2026.1 wheel ships it (make setup downloads them)."""
+    found = []
+    for wheel in sorted(SHIPPED.glob("*.whl")):
+        with zipfile.ZipFile(wheel) as archive:
+            for name in archive.namelist():
+                if ".data/data/etc/" in name and name.endswith("api-paste.ini"):
+                    found.append(pytest.param(archive.read(name).decode(), id=wheel.name.split("-")[0]))
+    return found
+
+
+@pytest.mark.parametrize("shipped", shipped_paste_files())
+def test_each_service_as_shipped(shipped):
+    before = parsed(shipped)
+    after = parsed(insert_filters(shipped, OPTIONS))
+    rewritten = 0
+    for section in before.sections():
+        for key, value in before[section].items():
+            words, new_words = value.split(), after[section][key].split()
+            if "authtoken" in words and (section.startswith("pipeline:") or section.startswith("composite:")):
+                i = new_words.index("oid_scope")
+                assert new_words[i : i + 2] == ["oid_scope", "oid_auth"]
+                assert [w for w in new_words if not w.startswith("oid_")] == [w for w in words if w != "authtoken"]
+                rewritten += 1
+            else:
+                assert new_words == words
+    assert rewritten >= 1
+    assert after["filter:oid_auth"]["paste.filter_factory"] == "oid.paste.filters:auth_filter_factory"
+
+
+def test_the_shipped_wheels_are_there_and_placement_has_no_paste_pipeline():
+    wheels = {wheel.name.split("-")[0] for wheel in SHIPPED.glob("*.whl")}
+    assert {"nova", "neutron", "cinder", "openstack_placement"} <= wheels, "run make setup"
+    (placement,) = SHIPPED.glob("openstack_placement-*.whl")
+    with zipfile.ZipFile(placement) as archive:
+        assert not [name for name in archive.namelist() if name.endswith("paste.ini")]
