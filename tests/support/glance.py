@@ -11,7 +11,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from tests.support.keystone import TOP, VENV, free_port
+from tests.support.keystone import TOP, VENV, free_port, use_wal
 
 
 class Glance:
@@ -77,6 +77,7 @@ class Glance:
             [str(VENV / "bin/glance-manage"), "--config-file", str(self.workdir / "glance-api.conf"), "db_sync"],
             check=True, capture_output=True, timeout=300,
         )  # fmt: skip
+        use_wal(self.workdir / "glance.db")
         # Only the service's own libraries and the oid package (src/, as the
         # overlay mounts it): nothing else is installed for the filters.
         env = dict(os.environ, OS_GLANCE_CONFIG_DIR=str(self.workdir), PYTHONPATH=str(TOP / "src"))

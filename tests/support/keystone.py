@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sqlite3
 import subprocess
 import textwrap
 import time
@@ -42,6 +43,14 @@ def available() -> str | None:
     if not (VENV / "bin" / "keystone-manage").exists():
         return f"no OpenStack venv at {VENV} (run `make openstack-venv`)"
     return None
+
+
+def use_wal(database: Path) -> None:
+    """Write-ahead logging: a request reading the database no longer makes
+    another one's write fail with "database is locked" (SQLite's default
+    journal blocks writers while a reader holds the file)."""
+    with sqlite3.connect(database) as connection:
+        connection.execute("PRAGMA journal_mode=WAL")
 
 
 def free_port() -> int:
@@ -98,6 +107,7 @@ class Keystone:
     def start(self) -> Keystone:
         self.write_config()
         self.manage("db_sync")
+        use_wal(self.workdir / "keystone.db")
         self.manage("fernet_setup", "--keystone-user", "root", "--keystone-group", "root")
         self.manage("credential_setup", "--keystone-user", "root", "--keystone-group", "root")
         self.manage(
