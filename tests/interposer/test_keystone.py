@@ -12,6 +12,7 @@ from oid.interposer.app import INTERPOSER, build_app
 from oid.interposer.config import Routes, Settings
 from oid.scope import Catalog
 from tests.support import keystone as ks
+from tests.support.identity import admin
 
 pytestmark = pytest.mark.skipif(ks.available() is not None, reason=str(ks.available()))
 SECRET = "keystone-test-secret-0123456789"
@@ -86,14 +87,7 @@ async def test_a_token_from_denver_keystone_through_berlin(keystones, interposer
     denver = keystones["Denver"]
     conn = connect(keystones["Berlin"], denver.password, scope="{keystone: Denver}")
     user_id = await asyncio.to_thread(conn.session.get_user_id)
-    direct = openstack.connect(
-        auth_url=f"{denver.url}/v3",
-        username="admin",
-        password=denver.password,
-        project_name="admin",
-        user_domain_name="Default",
-        project_domain_name="Default",
-    )
+    direct = admin(denver)  # straight to Denver's Keystone, no interposer
     assert user_id == await asyncio.to_thread(direct.session.get_user_id)
     # The Berlin password does not work at Denver: two independent Keystones.
     wrong = connect(keystones["Berlin"], keystones["Berlin"].password, scope="{keystone: Denver}")
