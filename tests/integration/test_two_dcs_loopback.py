@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
+import os
+import sys
+from pathlib import Path
 
 import openstack
 import pytest
@@ -21,6 +25,7 @@ from oid.scope import Catalog
 from tests.support import keystone as ks
 from tests.support.glance import Glance
 from tests.support.identity import SECRET, SERVICE_PASSWORD, register_endpoint, service_account
+from tests.support.keystone import TOP
 
 pytestmark = pytest.mark.skipif(ks.available() is not None, reason=str(ks.available()))
 NAMES = ("Berlin", "Denver")
@@ -131,3 +136,116 @@ async def test_berlin_token_creates_in_denver_and_lists_both(dcs, interposers):
     assert response.headers["X-Oid-Location"] == "Denver"
     assert hashlib.sha256(response.content).hexdigest() == hashlib.sha256(data).hexdigest()
     assert glances["Denver"].url  # served by Denver's real glance-api
+
+
+def write_clouds(dcs, path):
+    _, ports, keystones, _ = dcs
+    clouds = {
+        "clouds": {
+            "berlin": {
+                "auth": {
+                    "auth_url": f"http://127.0.0.1:{ports['Berlin']}/identity/v3",
+                    "username": "admin",
+                    "password": keystones["Berlin"].password,
+                    "project_name": "admin",
+                    "user_domain_name": "Default",
+                    "project_domain_name": "Default",
+                },
+                "region_name": "Berlin",
+            }
+        }
+    }
+    path.write_text(yaml.safe_dump(clouds))
+
+
+async def playbook(tmp_path, clouds, tasks, name):
+    """Run tasks with oid.cloud modules against Berlin's interposer; returns the registered results."""
+    results = tmp_path / f"{name}.json"
+    book = tmp_path / f"{name}.yml"
+    registered = ", ".join(f"'{task['register']}': {task['register']}" for task in tasks)
+    book.write_text(
+        yaml.safe_dump(
+            [
+                {
+                    "hosts": "localhost",
+                    "gather_facts": False,
+                    "module_defaults": {"group/oid.cloud.oid": {"cloud": "berlin"}},
+                    "tasks": [
+                        *tasks,
+                        {
+                            "ansible.builtin.copy": {
+                                "content": "{{ {" + registered + "} | to_json }}",
+                                "dest": str(results),
+                            }
+                        },
+                    ],
+                }
+            ]
+        )
+    )
+    process = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).parent / "ansible-playbook"),
+        "-i", "localhost,", "-c", "local", "-e", f"ansible_python_interpreter={sys.executable}", str(book),
+        cwd=str(TOP), env={**os.environ, "OS_CLIENT_CONFIG_FILE": str(clouds)},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    output, _ = await asyncio.wait_for(process.communicate(), timeout=600)
+    assert process.returncode == 0, output.decode()[-4000:]
+    return json.loads(results.read_text())
+
+
+def names_at(dcs, location):
+    """Image names in one DC's own Glance, read through that DC's own interposer."""
+    _, ports, keystones, _ = dcs
+    conn = openstack.connect(
+        auth_url=f"http://127.0.0.1:{ports[location]}/identity/v3",
+        username="admin",
+        password=keystones["Berlin"].password,
+        project_name="admin",
+        user_domain_name="Default",
+        project_domain_name="Default",
+    )
+    conn.session.additional_headers["X-Scope"] = f"{{keystone: Berlin, glance: {location}}}"
+    return [image["name"] for image in conn.image.get("/images").json()["images"]]
+
+
+async def test_image_module_converges_at_every_location(dcs, interposers, tmp_path):
+    clouds = tmp_path / "clouds.yaml"
+    write_clouds(dcs, clouds)
+    image_file = tmp_path / "disk.raw"
+    image_file.write_bytes(b"\0" * (2 << 20))
+    both = {"scope": "{glance: Berlin&Denver}", "name": "oid-module-image"}
+    present = {**both, "filename": str(image_file), "disk_format": "raw", "container_format": "bare"}
+    created = await playbook(
+        tmp_path,
+        clouds,
+        [
+            {"oid.cloud.image": present, "register": "first"},
+            {"oid.cloud.image": present, "register": "again"},
+        ],
+        "create",
+    )
+    first, again = created["first"], created["again"]
+    assert first["changed"] is True
+    assert {loc: entry["changed"] for loc, entry in first["locations"].items()} == {"Berlin": True, "Denver": True}
+    assert again["changed"] is False
+    assert all(entry["present"] for entry in again["locations"].values())
+    for location in ("Berlin", "Denver"):  # read back from each DC's own API
+        assert (await asyncio.to_thread(names_at, dcs, location)).count("oid-module-image") == 1
+
+    removed = await playbook(
+        tmp_path,
+        clouds,
+        [
+            {"oid.cloud.image": {**both, "state": "absent"}, "check_mode": True, "register": "dry"},
+            {"oid.cloud.image": {**both, "filename": str(image_file)}, "check_mode": True, "register": "still"},
+            {"oid.cloud.image": {**both, "state": "absent"}, "register": "gone"},
+            {"oid.cloud.image": {**both, "state": "absent"}, "register": "gone_again"},
+        ],
+        "delete",
+    )
+    assert removed["dry"]["changed"] is True
+    assert removed["still"]["changed"] is False  # the dry run deleted nothing
+    assert removed["gone"]["changed"] is True and removed["gone_again"]["changed"] is False
+    for location in ("Berlin", "Denver"):
+        assert "oid-module-image" not in await asyncio.to_thread(names_at, dcs, location)

@@ -306,12 +306,17 @@ class ScopedResourceModule(OidModule):
             report.setdefault(where, {}).update(changed=True, present=True, resource=self.to_dict(created))
 
     def created_at(self, target, created):
-        """The location where a create under ``target`` landed."""
+        """The location where a create under ``target`` landed: the target
+        itself, or for '|' (the interposer chose) the first alternative that
+        now has it."""
         if isinstance(target, Location):
             return target.name
-        location = getattr(created, "location", None)
-        annotated = self.to_dict(created).get("oid_location") if created is not None else None
-        return annotated or getattr(location, "region_name", None) or format_expression(target)
+        found = self.each_location(target.locations(), lambda location, conn: self.find(conn))
+        for location in target.locations():
+            ok, value = found[location]
+            if ok and value is not None:
+                return location
+        return format_expression(target)
 
     def _absent(self, targets, found, report, failures):
         for location in targets:
