@@ -233,6 +233,22 @@ async def test_image_module_converges_at_every_location(dcs, interposers, tmp_pa
     for location in ("Berlin", "Denver"):  # read back from each DC's own API
         assert (await asyncio.to_thread(names_at, dcs, location)).count("oid-module-image") == 1
 
+    either = {**present, "scope": "{glance: Denver|Berlin}"}
+    checked = await playbook(
+        tmp_path,
+        clouds,
+        [
+            {"oid.cloud.image": either, "register": "alternative"},
+            {
+                "oid.cloud.image_info": {"scope": "{glance: Berlin&Denver}", "name": "oid-module-image"},
+                "register": "listed",
+            },
+        ],
+        "check",
+    )
+    assert checked["alternative"]["changed"] is False  # present in an alternative is enough
+    assert sorted(image["location"] for image in checked["listed"]["images"]) == ["Berlin", "Denver"]
+
     removed = await playbook(
         tmp_path,
         clouds,
