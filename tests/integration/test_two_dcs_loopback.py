@@ -24,7 +24,7 @@ from oid.interposer.config import Routes, Settings
 from oid.scope import Catalog
 from tests.support import keystone as ks
 from tests.support.glance import Glance
-from tests.support.identity import SECRET, SERVICE_PASSWORD, register_endpoint, service_account
+from tests.support.identity import SECRET, SERVICE_PASSWORD, admin, register_endpoint, service_account
 from tests.support.keystone import TOP
 
 pytestmark = pytest.mark.skipif(ks.available() is not None, reason=str(ks.available()))
@@ -155,6 +155,9 @@ def write_clouds(dcs, path):
             }
         }
     }
+    # Denver's admin, entering through Berlin's interposer (the scope sends the login to Denver).
+    denver = {**clouds["clouds"]["berlin"]["auth"], "password": keystones["Denver"].password}
+    clouds["clouds"]["denver"] = {"auth": denver}
     path.write_text(yaml.safe_dump(clouds))
 
 
@@ -265,3 +268,34 @@ async def test_image_module_converges_at_every_location(dcs, interposers, tmp_pa
     assert removed["gone"]["changed"] is True and removed["gone_again"]["changed"] is False
     for location in ("Berlin", "Denver"):
         assert "oid-module-image" not in await asyncio.to_thread(names_at, dcs, location)
+
+
+async def test_project_module_in_two_keystones(dcs, interposers, tmp_path):
+    _, _, keystones, _ = dcs
+    clouds = tmp_path / "clouds.yaml"
+    write_clouds(dcs, clouds)
+    project = {"scope": "{keystone: Berlin&Denver}", "clouds": {"Denver": "denver"}, "name": "oid-demo"}
+    done = await playbook(
+        tmp_path,
+        clouds,
+        [
+            {"oid.cloud.project": {**project, "description": "made by oid"}, "register": "first"},
+            {"oid.cloud.project": {**project, "description": "made by oid"}, "register": "again"},
+            {"oid.cloud.project": {**project, "description": "changed"}, "check_mode": True, "register": "dry"},
+        ],
+        "projects",
+    )
+    assert done["first"]["changed"] and not done["again"]["changed"] and done["dry"]["changed"]
+    ids = {}
+    for location in ("Berlin", "Denver"):  # read back from each Keystone itself
+        found = await asyncio.to_thread(lambda k=keystones[location]: admin(k).identity.find_project("oid-demo"))
+        assert found is not None and found.description == "made by oid"
+        ids[location] = found.id
+        assert done["first"]["locations"][location]["resource"]["id"] == found.id
+    assert ids["Berlin"] != ids["Denver"]  # independent Keystones, independent ids
+    gone = await playbook(
+        tmp_path, clouds, [{"oid.cloud.project": {**project, "state": "absent"}, "register": "gone"}], "rm"
+    )
+    assert gone["gone"]["changed"]
+    for location in ("Berlin", "Denver"):
+        assert await asyncio.to_thread(lambda k=keystones[location]: admin(k).identity.find_project("oid-demo")) is None

@@ -114,9 +114,9 @@ class OidModule(object):
 
     # -- connections ---------------------------------------------------------
 
-    def _connect(self):
+    def _connect(self, cloud=None):
         params = self.params
-        cloud = params["cloud"]
+        cloud = cloud or params["cloud"]
         try:
             if isinstance(cloud, dict):
                 conn = openstack.connect(**cloud)
@@ -165,6 +165,14 @@ class OidModule(object):
             interface=self.params["interface"],
         )
 
+    def location_connection(self, location):
+        """A connection for the module's service at one location."""
+        return self.connection(Location(location))
+
+    def target_connection(self, target):
+        """A connection for a write at ``target`` (a location, or '|' left to the interposer)."""
+        return self.connection(target)
+
     # -- scope ---------------------------------------------------------------
 
     def expression(self, service=None):
@@ -199,7 +207,7 @@ class OidModule(object):
 
         def one(location):
             try:
-                return location, (True, work(location, self.connection(Location(location))))
+                return location, (True, work(location, self.location_connection(location)))
             except Exception as exc:  # reported per location, never raised
                 return location, (False, "%s: %s" % (type(exc).__name__, exc))
 
@@ -287,7 +295,7 @@ class ScopedResourceModule(OidModule):
             if changes:
                 self.results["changed"] = True
                 if not self.check_mode:
-                    conn = self.connection(Location(location))
+                    conn = self.location_connection(location)
                     report[location]["resource"] = self.to_dict(self.update(conn, resource, changes))
         for target in targets:
             for location in target.locations():
@@ -296,7 +304,7 @@ class ScopedResourceModule(OidModule):
             if self.check_mode:
                 continue
             try:
-                created = self.create(self.connection(target))
+                created = self.create(self.target_connection(target))
             except Exception as exc:
                 for location in target.locations():
                     failures[location] = "%s: %s" % (type(exc).__name__, exc)
@@ -329,6 +337,54 @@ class ScopedResourceModule(OidModule):
             if self.check_mode:
                 continue
             try:
-                self.delete(self.connection(Location(location)), outcome[1])
+                self.delete(self.location_connection(location), outcome[1])
             except Exception as exc:
                 failures[location] = "%s: %s" % (type(exc).__name__, exc)
+
+
+class IdentityResourceModule(ScopedResourceModule):
+    """A Keystone resource kept at every Keystone of the scope's ``identity``.
+
+    Keystones share nothing, so every location needs a token of its own:
+    each is authenticated with ``clouds[location]`` (one clouds.yaml entry
+    per DC) or, by default, with the module's own credentials sent to that
+    Keystone (the entry interposer routes the token request by the scope).
+    For the same reason ``|`` is tried here, left to right, rather than by
+    the interposer: a token of one Keystone means nothing at another.
+    """
+
+    service = "identity"
+
+    def __init__(self):
+        self._identity_connections = {}
+        self._chosen = {}
+        super(IdentityResourceModule, self).__init__()
+
+    def location_connection(self, location):
+        if location not in self._identity_connections:
+            clouds = self.params.get("clouds") or {}
+            conn = self._connect(cloud=clouds.get(location))
+            services = dict(self.scope)
+            services["identity"] = Location(location)
+            conn.session.additional_headers[SCOPE_HEADER] = scope_text(services)
+            self._identity_connections[location] = conn
+        return self._identity_connections[location]
+
+    def target_connection(self, target):
+        if isinstance(target, Location):
+            return self.location_connection(target.name)
+        errors = []
+        for location in target.locations():
+            conn = self.location_connection(location)
+            try:
+                conn.authorize()
+                self._chosen[target] = location
+                return conn
+            except openstack.exceptions.SDKException as exc:
+                errors.append("%s: %s" % (location, exc))
+        raise LocationError("no Keystone of %s answered: %s" % (format_expression(target), "; ".join(errors)))
+
+    def created_at(self, target, created):
+        if isinstance(target, Location):
+            return target.name
+        return self._chosen.get(target, format_expression(target))
