@@ -285,6 +285,18 @@ async def test_project_module_in_two_keystones(dcs, interposers, tmp_path):
         ],
         "projects",
     )
+    user = {**project, "name": "alice", "password": "alice-secret", "default_project": "oid-demo"}
+    users = await playbook(
+        tmp_path,
+        clouds,
+        [
+            {"oid.cloud.identity_user": user, "register": "alice"},
+            {"oid.cloud.identity_user": user, "register": "alice_again"},
+        ],
+        "users",
+    )
+    assert users["alice"]["changed"] and not users["alice_again"]["changed"]
+    assert "alice-secret" not in json.dumps(users)
     assert done["first"]["changed"] and not done["again"]["changed"] and done["dry"]["changed"]
     ids = {}
     for location in ("Berlin", "Denver"):  # read back from each Keystone itself
@@ -292,10 +304,14 @@ async def test_project_module_in_two_keystones(dcs, interposers, tmp_path):
         assert found is not None and found.description == "made by oid"
         ids[location] = found.id
         assert done["first"]["locations"][location]["resource"]["id"] == found.id
+        alice = await asyncio.to_thread(lambda k=keystones[location]: admin(k).identity.find_user("alice"))
+        assert alice.default_project_id == found.id  # the project of that Keystone
     assert ids["Berlin"] != ids["Denver"]  # independent Keystones, independent ids
-    gone = await playbook(
-        tmp_path, clouds, [{"oid.cloud.project": {**project, "state": "absent"}, "register": "gone"}], "rm"
-    )
-    assert gone["gone"]["changed"]
+    remove = [
+        {"oid.cloud.identity_user": {**user, "state": "absent"}, "register": "alice_gone"},
+        {"oid.cloud.project": {**project, "state": "absent"}, "register": "gone"},
+    ]
+    gone = await playbook(tmp_path, clouds, remove, "rm")
+    assert gone["gone"]["changed"] and gone["alice_gone"]["changed"]
     for location in ("Berlin", "Denver"):
         assert await asyncio.to_thread(lambda k=keystones[location]: admin(k).identity.find_project("oid-demo")) is None
