@@ -315,3 +315,41 @@ async def test_project_module_in_two_keystones(dcs, interposers, tmp_path):
     assert gone["gone"]["changed"] and gone["alice_gone"]["changed"]
     for location in ("Berlin", "Denver"):
         assert await asyncio.to_thread(lambda k=keystones[location]: admin(k).identity.find_project("oid-demo")) is None
+
+
+async def test_generic_resource_module(dcs, interposers, tmp_path):
+    _, _, keystones, _ = dcs
+    clouds = tmp_path / "clouds.yaml"
+    write_clouds(dcs, clouds)
+    image = {
+        "scope": "{glance: Berlin&Denver}",
+        "service": "glance",
+        "type": "image",
+        "attributes": {"name": "oid-generic", "disk_format": "raw", "container_format": "bare"},
+        "non_updateable_attributes": ["disk_format", "container_format"],
+    }
+    group = {
+        "scope": "{keystone: Berlin&Denver}",
+        "clouds": {"Denver": "denver"},
+        "service": "identity",
+        "type": "group",
+        "attributes": {"name": "oid-operators", "description": "edge operators"},
+    }
+    done = await playbook(
+        tmp_path,
+        clouds,
+        [
+            {"oid.cloud.resource": image, "register": "image"},
+            {"oid.cloud.resource": image, "register": "image_again"},
+            {"oid.cloud.resource": group, "register": "group"},
+            {"oid.cloud.resource": group, "register": "group_again"},
+            {"oid.cloud.resource": {**image, "state": "absent"}, "register": "image_gone"},
+            {"oid.cloud.resource": {**group, "state": "absent"}, "register": "group_gone"},
+        ],
+        "generic",
+    )
+    for kind in ("image", "group"):
+        assert done[kind]["changed"] and not done[f"{kind}_again"]["changed"] and done[f"{kind}_gone"]["changed"]
+        assert set(done[kind]["locations"]) == {"Berlin", "Denver"}
+    groups = {location: done["group"]["locations"][location]["resource"]["id"] for location in ("Berlin", "Denver")}
+    assert groups["Berlin"] != groups["Denver"]
