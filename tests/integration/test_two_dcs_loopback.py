@@ -292,11 +292,13 @@ async def test_project_module_in_two_keystones(dcs, interposers, tmp_path):
         [
             {"oid.cloud.identity_user": user, "register": "alice"},
             {"oid.cloud.identity_user": user, "register": "alice_again"},
+            {"oid.cloud.identity_user_info": {**project, "name": "alice"}, "register": "alices"},
         ],
         "users",
     )
     assert users["alice"]["changed"] and not users["alice_again"]["changed"]
     assert "alice-secret" not in json.dumps(users)
+    assert sorted(u["location"] for u in users["alices"]["users"]) == ["Berlin", "Denver"]
     assert done["first"]["changed"] and not done["again"]["changed"] and done["dry"]["changed"]
     ids = {}
     for location in ("Berlin", "Denver"):  # read back from each Keystone itself
