@@ -94,3 +94,37 @@ def test_built_artifact_installs_and_documents_its_modules(tmp_path):
     )
     assert "inter-DC catalog" in doc
     assert str(installed) in doc  # documented from the installed copy, not the checkout
+
+
+def test_resource_modules_refuse_bad_arguments_before_connecting(tmp_path):
+    """Argument handling: a bad scope or a missing option fails the task with
+    the reason, before any cloud is contacted (no cloud is configured here)."""
+    playbook = tmp_path / "args.yml"
+    playbook.write_text(
+        """
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - oid.cloud.image: {name: x, scope: "{glance: Berlin&}"}
+      register: bad_scope
+      ignore_errors: true
+    - oid.cloud.image: {scope: "{glance: Berlin}"}
+      register: no_name
+      ignore_errors: true
+    - oid.cloud.project: {name: x, scope: {nova: Berlin, compute: Denver}}
+      register: twice
+      ignore_errors: true
+    - oid.cloud.identity_user: {name: x, password: s3cret, update_password: sometimes}
+      register: bad_choice
+      ignore_errors: true
+    - ansible.builtin.copy:
+        content: "{{ dict(bad_scope=bad_scope, no_name=no_name, twice=twice, bad_choice=bad_choice) | to_json }}"
+        dest: OUT/out.json
+""".replace("OUT", str(tmp_path))
+    )
+    run("ansible-playbook", *LOCAL, str(playbook))
+    out = json.loads((tmp_path / "out.json").read_text())
+    assert out["bad_scope"]["msg"] == "bad scope at position 16: expected a location name, '*' or '(', found '}'"
+    assert "missing required arguments: name" in out["no_name"]["msg"]
+    assert "service 'compute' given twice" in out["twice"]["msg"]
+    assert "update_password" in out["bad_choice"]["msg"] and "s3cret" not in json.dumps(out["bad_choice"])
