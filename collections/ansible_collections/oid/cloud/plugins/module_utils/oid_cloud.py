@@ -250,9 +250,16 @@ class ScopedResourceModule(OidModule):
     def delete(self, conn, resource):
         raise NotImplementedError
 
+    # Options that map to attributes of the resource and may change after creation.
+    mutable = ()
+
+    def wanted(self):
+        """The mutable attributes the module's options ask for."""
+        return dict((key, self.params[key]) for key in self.mutable if self.params[key] is not None)
+
     def updates(self, resource):
         """The attributes that differ from the module's options."""
-        return {}
+        return dict((key, value) for key, value in self.wanted().items() if getattr(resource, key, None) != value)
 
     def update(self, conn, resource, changes):
         raise NotImplementedError

@@ -63,14 +63,10 @@ options:
     type: str
     choices: [present, absent]
     default: present
-  clouds:
-    description:
-      - A clouds.yaml entry per location, for Keystones where the module's own credentials are not valid.
-    type: dict
-    default: {}
 extends_documentation_fragment:
   - oid.cloud.openstack
   - oid.cloud.scope
+  - oid.cloud.keystones
 attributes:
   check_mode:
     support: full
@@ -105,10 +101,9 @@ diff:
 
 from ansible_collections.oid.cloud.plugins.module_utils.oid_cloud import IdentityResourceModule
 
-MUTABLE = ("email", "description", "is_enabled")
-
 
 class IdentityUserModule(IdentityResourceModule):
+    mutable = ("email", "description", "is_enabled")
     argument_spec = dict(
         name=dict(required=True),
         password=dict(no_log=True),
@@ -134,7 +129,7 @@ class IdentityUserModule(IdentityResourceModule):
         return project.id
 
     def create(self, conn):
-        attrs = dict((key, self.params[key]) for key in MUTABLE if self.params[key] is not None)
+        attrs = self.wanted()
         project_id = self.default_project_id(conn)
         if project_id:
             attrs["default_project_id"] = project_id
@@ -143,11 +138,7 @@ class IdentityUserModule(IdentityResourceModule):
         )
 
     def updates(self, resource):
-        changes = dict(
-            (key, self.params[key])
-            for key in MUTABLE
-            if self.params[key] is not None and getattr(resource, key) != self.params[key]
-        )
+        changes = super(IdentityUserModule, self).updates(resource)
         if self.params["password"] and self.params["update_password"] == "always":
             changes["password"] = self.params["password"]
         return changes

@@ -27,14 +27,10 @@ options:
     description:
       - Only users of this domain ID.
     type: str
-  clouds:
-    description:
-      - A clouds.yaml entry per location, for Keystones where the module's own credentials are not valid.
-    type: dict
-    default: {}
 extends_documentation_fragment:
   - oid.cloud.openstack
   - oid.cloud.scope
+  - oid.cloud.keystones
 attributes:
   check_mode:
     support: full

@@ -114,11 +114,10 @@ diff:
 
 from ansible_collections.oid.cloud.plugins.module_utils.oid_cloud import ScopedResourceModule
 
-MUTABLE = ("visibility", "min_disk", "min_ram")
-
 
 class ImageModule(ScopedResourceModule):
     service = "image"
+    mutable = ("visibility", "min_disk", "min_ram")
     argument_spec = dict(
         name=dict(required=True),
         state=dict(default="present", choices=["present", "absent"]),
@@ -136,7 +135,6 @@ class ImageModule(ScopedResourceModule):
     def create(self, conn):
         if not self.params["filename"]:
             raise ValueError("filename is required to create the image")
-        attrs = dict((key, self.params[key]) for key in MUTABLE if self.params[key] is not None)
         return conn.image.create_image(
             name=self.params["name"],
             filename=self.params["filename"],
@@ -147,14 +145,7 @@ class ImageModule(ScopedResourceModule):
             allow_duplicates=True,
             validate_checksum=True,
             use_import=False,
-            **attrs,
-        )
-
-    def updates(self, resource):
-        return dict(
-            (key, self.params[key])
-            for key in MUTABLE
-            if self.params[key] is not None and getattr(resource, key) != self.params[key]
+            **self.wanted(),
         )
 
     def update(self, conn, resource, changes):

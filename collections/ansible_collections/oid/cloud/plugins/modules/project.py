@@ -44,14 +44,10 @@ options:
     type: str
     choices: [present, absent]
     default: present
-  clouds:
-    description:
-      - A clouds.yaml entry per location, for Keystones where the module's own credentials are not valid.
-    type: dict
-    default: {}
 extends_documentation_fragment:
   - oid.cloud.openstack
   - oid.cloud.scope
+  - oid.cloud.keystones
 attributes:
   check_mode:
     support: full
@@ -84,10 +80,9 @@ diff:
 
 from ansible_collections.oid.cloud.plugins.module_utils.oid_cloud import IdentityResourceModule
 
-MUTABLE = ("description", "is_enabled")
-
 
 class ProjectModule(IdentityResourceModule):
+    mutable = ("description", "is_enabled")
     argument_spec = dict(
         name=dict(required=True),
         description=dict(),
@@ -101,15 +96,7 @@ class ProjectModule(IdentityResourceModule):
         return conn.identity.find_project(self.params["name"], domain_id=self.params["domain"], ignore_missing=True)
 
     def create(self, conn):
-        attrs = dict((key, self.params[key]) for key in MUTABLE if self.params[key] is not None)
-        return conn.identity.create_project(name=self.params["name"], domain_id=self.params["domain"], **attrs)
-
-    def updates(self, resource):
-        return dict(
-            (key, self.params[key])
-            for key in MUTABLE
-            if self.params[key] is not None and getattr(resource, key) != self.params[key]
-        )
+        return conn.identity.create_project(name=self.params["name"], domain_id=self.params["domain"], **self.wanted())
 
     def update(self, conn, resource, changes):
         return conn.identity.update_project(resource, **changes)

@@ -47,14 +47,10 @@ options:
     type: str
     choices: [present, absent]
     default: present
-  clouds:
-    description:
-      - For C(identity) resources, a clouds.yaml entry per location.
-    type: dict
-    default: {}
 extends_documentation_fragment:
   - oid.cloud.openstack
   - oid.cloud.scope
+  - oid.cloud.keystones
 attributes:
   check_mode:
     support: full
