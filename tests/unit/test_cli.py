@@ -37,6 +37,13 @@ def test_scope_check_entry_fills_omitted_services():
     assert json.loads(result.stdout)["image"] == "Denver"
 
 
+def test_scope_check_normalizes_as_the_interposer_does():
+    result = oid("scope", "check", "{nova: Paris}", "--catalog", str(CATALOG), "--entry", "Berlin")
+    normalized = json.loads(result.stdout)
+    assert normalized["network"] == normalized["placement"] == normalized["volume"] == "Paris"
+    assert normalized["image"] == "Berlin"
+
+
 def test_scope_check_without_catalog_only_parses():
     result = oid("scope", "check", "{nova: B|A&C}")
     assert result.returncode == 0

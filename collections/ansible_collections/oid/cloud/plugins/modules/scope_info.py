@@ -14,8 +14,9 @@ version_added: 0.1.0
 author: oid developers (@oid-cloud)
 description:
   - Parses a scope, checks every service and location against the inter-DC catalog, fills the
-    services it leaves out with the entry DC, expands C(*) and returns the canonical form that
-    travels in the C(X-Scope) header.
+    services it leaves out with the entry DC (Placement, Neutron and Cinder follow Nova when the scope
+    names Nova, as the interposer does), expands C(*) and returns the canonical form that travels
+    in the C(X-Scope) header.
   - Fails with the reason (position of a syntax error, unknown names with the known ones) when the
     scope cannot be used, before any playbook task acts on it.
 extends_documentation_fragment:
@@ -79,6 +80,7 @@ entry:
 """
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.oid.cloud.plugins.module_utils.policy import default_expressions
 from ansible_collections.oid.cloud.plugins.module_utils.scope import Catalog, ScopeError, normalize
 
 
@@ -94,7 +96,7 @@ def main():
     try:
         catalog = Catalog.from_file(module.params["catalog"])
         entry = catalog.resolve(module.params["entry"] or catalog.first)
-        scope = normalize(module.params["scope"], catalog, entry)
+        scope = normalize(module.params["scope"], catalog, entry, defaults=default_expressions)
     except (ScopeError, OSError) as exc:
         module.fail_json(msg=str(exc))
     module.exit_json(
