@@ -8,7 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 COLLECTION := collections/ansible_collections/oid/cloud
-APT_PACKAGES := docker.io debootstrap haproxy iproute2 iptables
+APT_PACKAGES := docker.io debootstrap haproxy iproute2 iptables libnetfilter-queue-dev
 # ansible-test bootstraps pip in its sanity venvs with a script it downloads
 # from a host this machine cannot reach; ours does the same from PyPI.
 ANSIBLE_TEST_GET_PIP := $(HOME)/.ansible/test/cache/get_pip_24_2.py

@@ -18,6 +18,7 @@ SUBCOMMAND_MODULES = [
     "oid.scope_cli",
     "oid.interposer.cli",
     "oid.paste.cli",
+    "oid.lab.cli",
 ]
 
 

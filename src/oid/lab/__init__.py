@@ -1,0 +1,1 @@
+"""The built-in lab: a real multi-DC OpenStack edge on this machine (docs/lab.md)."""
