@@ -64,11 +64,13 @@ $(ANSIBLE_TEST_GET_PIP): scripts/ansible-test-get-pip.py
 
 demo: setup
 	$(BIN)/oid scope check '{nova: Berlin, glance: Denver|Paris}' --catalog examples/catalog.yml --entry Berlin
+	$(BIN)/oid lab up
 	$(BIN)/pytest -v -p no:warnings tests/integration/test_two_dcs_loopback.py
 
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/ansible-lint --offline --profile production roles playbooks
 
 sanity: setup
 	cd $(COLLECTION) && $(CURDIR)/$(BIN)/ansible-test sanity --local --python 3.11
