@@ -66,7 +66,8 @@ def register(conn, params, changes):
             changes.append("service %s" % entry["type"])
         for interface in ("internal", "public"):
             current = [
-                e for e in endpoints
+                e
+                for e in endpoints
                 if e.service_id == service.id and e.interface == interface and e.region_id == params["region"]
             ]
             if not current:
@@ -91,7 +92,9 @@ def main():
     )
     import openstack
 
-    conn = openstack.connect(auth=module.params["auth"], region_name=module.params["region"], identity_interface="public")
+    conn = openstack.connect(
+        auth=module.params["auth"], region_name=module.params["region"], identity_interface="public"
+    )
     changes = []
     try:
         register(conn, module.params, changes)
