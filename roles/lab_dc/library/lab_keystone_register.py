@@ -23,7 +23,7 @@ options:
   service_users: {description: account names, type: list, elements: str, required: true}
   service_password: {description: their password (set on creation), type: str, required: true, no_log: true}
   catalog:
-    description: catalog entries, each with name, type and url
+    description: catalog entries, each with name, type and the internal and public URLs
     type: list
     elements: dict
     required: true
@@ -70,13 +70,14 @@ def register(conn, params, changes):
                 for e in endpoints
                 if e.service_id == service.id and e.interface == interface and e.region_id == params["region"]
             ]
+            url = entry[interface]
             if not current:
                 identity.create_endpoint(
-                    service_id=service.id, interface=interface, url=entry["url"], region_id=params["region"]
+                    service_id=service.id, interface=interface, url=url, region_id=params["region"]
                 )
                 changes.append("endpoint %s %s" % (entry["type"], interface))
-            elif current[0].url != entry["url"]:
-                identity.update_endpoint(current[0], url=entry["url"])
+            elif current[0].url != url:
+                identity.update_endpoint(current[0], url=url)
                 changes.append("endpoint %s %s url" % (entry["type"], interface))
 
 
