@@ -70,7 +70,8 @@ def render(dcs: list[DC]) -> str:
         }
         for dc in dcs
     }
-    document = {"all": {"children": {"oid_lab": {"children": groups}}}}
+    # oid_federation: the DCs site.yml federates; oid_lab: the lab's own plays.
+    document = {"all": {"children": {"oid_federation": {"children": {"oid_lab": {"children": groups}}}}}}
     header = "# Written by `oid lab up`: the DCs of the running lab (do not edit; run `oid lab up --dcs ...`).\n"
     return header + yaml.safe_dump(document, sort_keys=False)
 
@@ -83,7 +84,8 @@ def read(path: Path) -> list[DC]:
     """The DCs of the inventory file, [] when the lab was never brought up."""
     if not path.exists():
         return []
-    groups = yaml.safe_load(path.read_text())["all"]["children"]["oid_lab"]["children"]
+    federation = yaml.safe_load(path.read_text())["all"]["children"]["oid_federation"]
+    groups = federation["children"]["oid_lab"]["children"]
     return [DC(group["vars"]["oid_location"], int(group["vars"]["lab_dc_index"])) for group in groups.values()]
 
 
