@@ -7,3 +7,6 @@ from pathlib import Path
 COLLECTIONS = Path(__file__).resolve().parents[1] / "collections"
 if str(COLLECTIONS) not in sys.path:
     sys.path.insert(0, str(COLLECTIONS))
+
+# The lab (real OpenStack DCs in containers), shared by every suite that needs it.
+from tests.support.lab import lab  # noqa: E402,F401

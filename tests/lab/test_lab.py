@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from tests.lab.conftest import connect, docker, oid_lab
+from tests.support.lab import connect, docker, oid_lab
 
 pytestmark = pytest.mark.lab
 

@@ -252,10 +252,41 @@ class _AfterAuth:
             req.headers["X-Service-Catalog"] = json.dumps(local_catalog(self.auth.catalog, self.auth.here))
         token = req.headers.get("X-Auth-Token")
         if token:
-            # The service hands this token to its own clients (context.auth_token):
-            # the suffix carries the scope to the interposer on every later call.
-            req.headers["X-Auth-Token"] = token + TOKEN_SCOPE_SEPARATOR + scope.canonical()
+            # The service hands this token to its own clients (context.auth_token,
+            # and what it sends over RPC): the suffix carries the scope to the
+            # interposer on every later call.
+            suffix = TOKEN_SCOPE_SEPARATOR + scope.canonical()
+            req.headers["X-Auth-Token"] = token + suffix
+            # Nova's API calls Glance, Neutron and Cinder with auth_token's own
+            # plugin (environ['keystone.token_auth']), not with the header: it
+            # must send the suffix too.
+            plugin = req.environ.get("keystone.token_auth")
+            if plugin is not None:
+                req.environ["keystone.token_auth"] = ScopedTokenPlugin(plugin, suffix)
         return req.get_response(self.app)
+
+
+class ScopedTokenPlugin:
+    """auth_token's user plugin, whose token carries the scope suffix on the way out.
+
+    Everything else (the user, the catalog, endpoint lookup) is the wrapped
+    plugin's; keystoneauth only asks a plugin for headers and endpoints."""
+
+    def __init__(self, plugin, suffix):
+        self._plugin = plugin
+        self._suffix = suffix
+
+    def __getattr__(self, name):
+        return getattr(self._plugin, name)
+
+    def get_token(self, session=None, **kwargs):
+        return self._plugin.get_token(session, **kwargs) + self._suffix
+
+    def get_headers(self, session=None, **kwargs):
+        headers = self._plugin.get_headers(session, **kwargs)
+        if headers and headers.get("X-Auth-Token"):
+            headers = dict(headers, **{"X-Auth-Token": headers["X-Auth-Token"] + self._suffix})
+        return headers
 
 
 IDENTITY_HEADERS = (

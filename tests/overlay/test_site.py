@@ -1,0 +1,183 @@
+"""The overlay on the lab: `ansible-playbook site.yml -i inventories/lab` turns
+three independent DCs into a federation. Everything after the playbook goes
+through Berlin's interposer with the plain HTTP API and the X-Scope header."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import subprocess
+import time
+
+import pytest
+import requests
+
+from tests.support.lab import TOP, connect, docker
+
+pytestmark = pytest.mark.lab
+ADMIN_PASSWORD = "oid-lab-admin"  # inventories/lab/group_vars/all.yml
+
+
+def site(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(TOP / ".venv" / "bin" / "ansible-playbook"), "-i", "inventories/lab", "site.yml", *args],
+        cwd=TOP, capture_output=True, text=True, timeout=1800,
+    )  # fmt: skip
+
+
+def recap(output: str) -> dict[str, dict[str, int]]:
+    hosts = {}
+    for line in output.splitlines():
+        match = re.match(r"^(\S+)\s+:\s+(.*)$", line)
+        if match and "ok=" in match.group(2):
+            hosts[match.group(1)] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", match.group(2))}
+    return hosts
+
+
+@pytest.fixture(scope="session")
+def federation(lab):
+    first = site()
+    assert first.returncode == 0, first.stdout[-5000:] + first.stderr[-3000:]
+    again = site()
+    assert again.returncode == 0, again.stdout[-5000:] + again.stderr[-3000:]
+    return {"dcs": {dc.name: dc for dc in lab["dcs"]}, "first": first, "again": again}
+
+
+def interposer(dc) -> str:
+    return f"http://{dc.address}:8790"
+
+
+def token(dc) -> str:
+    body = {
+        "auth": {
+            "identity": {
+                "methods": ["password"],
+                "password": {"user": {"name": "admin", "domain": {"name": "Default"}, "password": ADMIN_PASSWORD}},
+            },
+            "scope": {"project": {"name": "admin", "domain": {"name": "Default"}}},
+        }
+    }
+    answer = requests.post(f"{dc.endpoint('identity')}/auth/tokens", json=body, timeout=30)
+    answer.raise_for_status()
+    return answer.headers["X-Subject-Token"]
+
+
+def call(method, dc, path, auth, scope=None, **kwargs):
+    headers = {"X-Auth-Token": auth, **kwargs.pop("headers", {})}
+    if scope:
+        headers["X-Scope"] = scope
+    return requests.request(method, f"{interposer(dc)}{path}", headers=headers, timeout=120, **kwargs)
+
+
+def test_site_yml_converges_and_reruns_unchanged(federation):
+    for host, counts in recap(federation["again"].stdout).items():
+        assert counts["failed"] == 0 and counts["unreachable"] == 0, host
+        assert counts["changed"] == 0, f"{host}: a re-run changed something\n{federation['again'].stdout[-4000:]}"
+    for dc in federation["dcs"].values():
+        assert requests.get(f"{interposer(dc)}/healthz", timeout=10).json()["location"] == dc.name
+        catalog = connect(dc).identity.endpoints()
+        urls = {endpoint.url for endpoint in catalog}
+        assert f"{interposer(dc)}/compute/v2.1" in urls and f"{interposer(dc)}/image" in urls
+
+
+def interposer_metric(dc, name, **labels) -> float:
+    text = requests.get(f"{interposer(dc)}/metrics", timeout=10).text
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items()):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def wait_active(dc, auth, server_id, scope):
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        server = call("GET", dc, f"/compute/v2.1/servers/{server_id}", auth, scope).json()["server"]
+        if server["status"] in ("ACTIVE", "ERROR"):
+            return server
+        time.sleep(2)
+    raise AssertionError(f"server {server_id} not ACTIVE in time")
+
+
+def test_boot_in_berlin_with_an_image_only_denver_has(federation):
+    berlin, denver = federation["dcs"]["Berlin"], federation["dcs"]["Denver"]
+    data = os.urandom(2 * 1024 * 1024 + 5)
+    denver_cloud = connect(denver)
+    image = denver_cloud.image.create_image(
+        name=f"only-in-denver-{os.getpid()}", data=data, disk_format="raw", container_format="bare",
+        visibility="public", wait=True, timeout=120,
+    )  # fmt: skip
+    berlin_cloud = connect(berlin)
+    assert berlin_cloud.image.find_image(image.id) is None  # Berlin's own Glance does not have it
+    network = berlin_cloud.network.create_network(name=f"xdc-{os.getpid()}")
+    berlin_cloud.network.create_subnet(network_id=network.id, ip_version=4, cidr="192.168.90.0/24")
+    flavor = berlin_cloud.compute.find_flavor("m1.tiny", ignore_missing=False)
+    auth = token(berlin)
+    scope = "{nova: Berlin, glance: Denver}"
+    image_requests_before = interposer_metric(denver, "oid_requests_total", service="image")
+    wanted = {"name": "xdc", "imageRef": image.id, "flavorRef": flavor.id, "networks": [{"uuid": network.id}]}
+    created = call("POST", berlin, "/compute/v2.1/servers", auth, scope, json={"server": wanted})
+    assert created.status_code == 202, created.text
+    server = wait_active(berlin, auth, created.json()["server"]["id"], scope)
+    try:
+        assert server["status"] == "ACTIVE", server.get("fault")
+        # Berlin's fake hypervisor downloaded every byte of Denver's image, and checked its hash.
+        log = docker("logs", "oidlab_berlin_nova_compute").stderr
+        fetched = [line for line in log.splitlines() if f"oid-lab fetched image {image.id}" in line]
+        assert fetched and f"{len(data)} bytes" in fetched[-1]
+        assert f"sha512 verified {hashlib.sha512(data).hexdigest()}" in fetched[-1]
+        # ... through Denver's interposer.
+        assert interposer_metric(denver, "oid_requests_total", service="image") > image_requests_before
+    finally:
+        call("DELETE", berlin, f"/compute/v2.1/servers/{server['id']}", auth, scope)
+        berlin_cloud.compute.wait_for_delete(berlin_cloud.compute.get_server(server["id"]), wait=120)
+        berlin_cloud.network.delete_network(network)
+        denver_cloud.image.delete_image(image)
+
+
+def test_and_lists_the_servers_of_both(federation):
+    berlin, denver = federation["dcs"]["Berlin"], federation["dcs"]["Denver"]
+    made = {}
+    for dc in (berlin, denver):
+        cloud = connect(dc)
+        network = cloud.network.create_network(name=f"and-{dc.key}")
+        cloud.network.create_subnet(network_id=network.id, ip_version=4, cidr="192.168.91.0/24")
+        image = cloud.image.create_image(
+            name=f"and-{dc.key}", data=b"x" * 4096, disk_format="raw", container_format="bare", wait=True
+        )
+        server = cloud.compute.create_server(
+            name=f"and-{dc.key}", image_id=image.id, networks=[{"uuid": network.id}],
+            flavor_id=cloud.compute.find_flavor("m1.tiny", ignore_missing=False).id,
+        )  # fmt: skip
+        made[dc.name] = (cloud, cloud.compute.wait_for_server(server, wait=180), network, image)
+    try:
+        answer = call("GET", berlin, "/compute/v2.1/servers", token(berlin), "{nova: Berlin&Denver}")
+        assert answer.status_code == 200, answer.text
+        listed = {server["id"]: server["oid_location"] for server in answer.json()["servers"]}
+        assert listed[made["Berlin"][1].id] == "Berlin"
+        assert listed[made["Denver"][1].id] == "Denver"
+    finally:
+        for cloud, server, network, image in made.values():
+            cloud.compute.delete_server(server)
+            cloud.compute.wait_for_delete(server, wait=120)
+            cloud.network.delete_network(network)
+            cloud.image.delete_image(image)
+
+
+def test_a_denver_token_is_used_in_berlin(federation):
+    berlin, denver = federation["dcs"]["Berlin"], federation["dcs"]["Denver"]
+    denver_token = token(denver)
+    refused = call("GET", berlin, "/compute/v2.1/servers", denver_token)
+    assert refused.status_code == 401, refused.text
+    accepted = call("GET", berlin, "/compute/v2.1/servers", denver_token, "{keystone: Denver, nova: Berlin}")
+    assert accepted.status_code == 200, accepted.text
+
+
+def test_a_keystone_outside_the_catalog_is_refused(federation):
+    berlin = federation["dcs"]["Berlin"]
+    answer = call("GET", berlin, "/compute/v2.1/servers", token(berlin), "{keystone: Tokyo, nova: Berlin}")
+    assert answer.status_code == 400
+    message = json.dumps(answer.json())
+    assert "Tokyo" in message and "Berlin" in message
