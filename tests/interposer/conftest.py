@@ -8,6 +8,7 @@ answer like the APIs do (lists under one key, links, version documents).
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 from dataclasses import dataclass, field
 
@@ -47,6 +48,7 @@ class Backend:
     def app(self) -> web.Application:
         app = web.Application(client_max_size=0)
         app.router.add_get("/", self.versions)
+        app.router.add_get("/v2.1/split", self.split_json)
         app.router.add_get("/v2.1/servers", self.servers)
         app.router.add_get("/v2.1/servers/{id}", self.server)
         app.router.add_post("/v2.1/servers", self.create)
@@ -68,6 +70,20 @@ class Backend:
         return web.json_response(
             {"versions": [{"id": "v2.1", "links": [{"rel": "self", "href": f"{self.url}/v2.1/"}]}]}
         )
+
+    async def split_json(self, request):
+        """A JSON answer that arrives in two pieces, as a body does across a real WAN."""
+        self.record(request)
+        links = [{"rel": "self", "href": f"{self.url}/v2.1/x{i}"} for i in range(40)]
+        body = json.dumps({"versions": [{"id": "v2.1", "links": links}]}, indent=1).encode()
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        response.content_length = len(body)
+        await response.prepare(request)
+        await response.write(body[:700])
+        await asyncio.sleep(0.2)
+        await response.write(body[700:])
+        await response.write_eof()
+        return response
 
     async def servers(self, request):
         self.record(request)

@@ -204,6 +204,16 @@ async def test_version_documents_links_and_location_headers_are_rewritten(federa
     assert status == 202 and headers["Location"] == own + "/v2.1/servers/Paris-new"
 
 
+async def test_json_arriving_in_pieces_is_read_whole(federation):
+    """Found on the lab: a JSON answer longer than one TCP segment came through a
+    WAN in pieces, and only the first piece was rewritten and passed on."""
+    for scope in ("{nova: Berlin}", "{nova: Denver}"):
+        status, _headers, body = await call(federation, "GET", "/compute/v2.1/split", scope=scope)
+        assert status == 200, body
+        links = body["versions"][0]["links"]
+        assert len(links) == 40 and all(link["href"].startswith(federation.url("Berlin")) for link in links)
+
+
 async def test_bodies_stream_both_ways(federation):
     size = 64 * 1024 * 1024
 

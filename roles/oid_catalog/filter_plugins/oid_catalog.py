@@ -13,7 +13,7 @@ def oid_catalog(hosts, port, link_timeouts=None):
         if name in locations:
             continue  # a DC with several control hosts: its first one names the DC's address
         entry = {
-            "interposer": "http://%s:%s" % (host["oid_internal_address"], port),
+            "interposer": f"http://{host['oid_internal_address']}:{port}",
             "region": host.get("oid_region_name", name),
             "services": dict(host["oid_local_endpoints"]),
         }
@@ -31,8 +31,8 @@ def oid_keystone_accounts(catalog, here, prefix, password):
         if name == here:
             continue
         accounts[name] = {
-            "auth_url": "%s/identity/v3" % entry["interposer"],
-            "username": "%s%s" % (prefix, here.lower()),
+            "auth_url": f"{entry['interposer']}/identity/v3",
+            "username": f"{prefix}{here.lower()}",
             "password": password,
             "project_name": "service",
             "user_domain_name": "Default",

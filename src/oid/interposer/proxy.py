@@ -123,10 +123,15 @@ class Upstream:
         length = self.response.content_length
         if length is not None and length > limit:
             raise Refused(502, f"{self.location} answered {length} bytes of JSON, more than the limit of {limit}")
-        body = await self.response.content.read(limit + 1)
-        if len(body) > limit:
-            raise Refused(502, f"{self.location} answered more JSON than the limit of {limit} bytes")
-        return body
+        # read(n) returns what has arrived, up to n bytes: across a real WAN a body
+        # comes in several segments, so read to the end.
+        chunks, size = [], 0
+        async for chunk in self.response.content.iter_any():
+            size += len(chunk)
+            if size > limit:
+                raise Refused(502, f"{self.location} answered more JSON than the limit of {limit} bytes")
+            chunks.append(chunk)
+        return b"".join(chunks)
 
     async def json(self, limit: int):
         body = await self.raw(limit)

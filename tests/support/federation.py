@@ -1,0 +1,54 @@
+"""Helpers for the tests of the overlay on the lab: site.yml, tokens, scoped calls."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+
+import requests
+
+from tests.support.lab import TOP
+
+ADMIN_PASSWORD = "oid-lab-admin"  # inventories/lab/group_vars/all.yml
+
+
+def site(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(TOP / ".venv" / "bin" / "ansible-playbook"), "-i", "inventories/lab", "site.yml", *args],
+        cwd=TOP, capture_output=True, text=True, timeout=1800,
+    )  # fmt: skip
+
+
+def recap(output: str) -> dict[str, dict[str, int]]:
+    hosts = {}
+    for line in output.splitlines():
+        match = re.match(r"^(\S+)\s+:\s+(.*)$", line)
+        if match and "ok=" in match.group(2):
+            hosts[match.group(1)] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", match.group(2))}
+    return hosts
+
+
+def interposer(dc) -> str:
+    return f"http://{dc.address}:8790"
+
+
+def token(dc) -> str:
+    body = {
+        "auth": {
+            "identity": {
+                "methods": ["password"],
+                "password": {"user": {"name": "admin", "domain": {"name": "Default"}, "password": ADMIN_PASSWORD}},
+            },
+            "scope": {"project": {"name": "admin", "domain": {"name": "Default"}}},
+        }
+    }
+    answer = requests.post(f"{dc.endpoint('identity')}/auth/tokens", json=body, timeout=30)
+    answer.raise_for_status()
+    return answer.headers["X-Subject-Token"]
+
+
+def call(method, dc, path, auth, scope=None, **kwargs):
+    headers = {"X-Auth-Token": auth, **kwargs.pop("headers", {})}
+    if scope:
+        headers["X-Scope"] = scope
+    return requests.request(method, f"{interposer(dc)}{path}", headers=headers, timeout=120, **kwargs)
