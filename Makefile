@@ -70,7 +70,7 @@ demo: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/ansible-lint --offline --profile production roles playbooks
+	$(BIN)/ansible-lint --offline --profile production site.yml roles playbooks
 
 sanity: setup
 	cd $(COLLECTION) && $(CURDIR)/$(BIN)/ansible-test sanity --local --python 3.11

@@ -84,33 +84,58 @@ def test_boot_in_berlin_with_an_image_only_denver_has(federation):
         denver_cloud.image.delete_image(image)
 
 
+def boot_through(entry, auth, scope, image_id, name):
+    """Network, subnet and a server where the scope puts Nova, all through one interposer."""
+    network = call("POST", entry, "/network/v2.0/networks", auth, scope, json={"network": {"name": name}})
+    assert network.status_code == 201, network.text
+    network_id = network.json()["network"]["id"]
+    subnet = {"network_id": network_id, "ip_version": 4, "cidr": "192.168.92.0/24", "name": name}
+    assert call("POST", entry, "/network/v2.0/subnets", auth, scope, json={"subnet": subnet}).status_code == 201
+    flavors = call("GET", entry, "/compute/v2.1/flavors", auth, scope).json()["flavors"]
+    flavor = next(flavor["id"] for flavor in flavors if flavor["name"] == "m1.tiny")
+    wanted = {"name": name, "imageRef": image_id, "flavorRef": flavor, "networks": [{"uuid": network_id}]}
+    created = call("POST", entry, "/compute/v2.1/servers", auth, scope, json={"server": wanted})
+    assert created.status_code == 202, created.text
+    server = wait_active(entry, auth, created.json()["server"]["id"], scope)
+    assert server["status"] == "ACTIVE", server.get("fault")
+    return server["id"], network_id
+
+
+def delete_through(entry, auth, scope, server_id, network_id):
+    call("DELETE", entry, f"/compute/v2.1/servers/{server_id}", auth, scope)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if call("GET", entry, f"/compute/v2.1/servers/{server_id}", auth, scope).status_code == 404:
+            break
+        time.sleep(2)
+    call("DELETE", entry, f"/network/v2.0/networks/{network_id}", auth, scope)
+
+
 def test_and_lists_the_servers_of_both(federation):
-    berlin, denver = federation["dcs"]["Berlin"], federation["dcs"]["Denver"]
+    """One Berlin user, servers in Berlin and in Denver (project ids differ per
+    Keystone: a Denver user's servers are not this user's), one merged list."""
+    berlin = federation["dcs"]["Berlin"]
+    auth = token(berlin)
+    berlin_cloud = connect(berlin)
+    image = berlin_cloud.image.create_image(
+        name="and-image", data=b"x" * 65536, disk_format="raw", container_format="bare", wait=True
+    )
     made = {}
-    for dc in (berlin, denver):
-        cloud = connect(dc)
-        network = cloud.network.create_network(name=f"and-{dc.key}")
-        cloud.network.create_subnet(network_id=network.id, ip_version=4, cidr="192.168.91.0/24")
-        image = cloud.image.create_image(
-            name=f"and-{dc.key}", data=b"x" * 4096, disk_format="raw", container_format="bare", wait=True
-        )
-        server = cloud.compute.create_server(
-            name=f"and-{dc.key}", image_id=image.id, networks=[{"uuid": network.id}],
-            flavor_id=cloud.compute.find_flavor("m1.tiny", ignore_missing=False).id,
-        )  # fmt: skip
-        made[dc.name] = (cloud, cloud.compute.wait_for_server(server, wait=180), network, image)
     try:
-        answer = call("GET", berlin, "/compute/v2.1/servers", token(berlin), "{nova: Berlin&Denver}")
+        for location in ("Berlin", "Denver"):
+            made[location] = boot_through(berlin, auth, f"{{nova: {location}}}", image.id, f"and-{location}")
+        answer = call("GET", berlin, "/compute/v2.1/servers", auth, "{nova: Berlin&Denver}")
         assert answer.status_code == 200, answer.text
         listed = {server["id"]: server["oid_location"] for server in answer.json()["servers"]}
-        assert listed[made["Berlin"][1].id] == "Berlin"
-        assert listed[made["Denver"][1].id] == "Denver"
+        assert listed[made["Berlin"][0]] == "Berlin"
+        assert listed[made["Denver"][0]] == "Denver"
+        # Each DC's own Nova holds its server, and only it.
+        alone = call("GET", berlin, "/compute/v2.1/servers", auth, "{nova: Denver}").json()["servers"]
+        assert {server["id"] for server in alone} == {made["Denver"][0]}
     finally:
-        for cloud, server, network, image in made.values():
-            cloud.compute.delete_server(server)
-            cloud.compute.wait_for_delete(server, wait=120)
-            cloud.network.delete_network(network)
-            cloud.image.delete_image(image)
+        for location, (server_id, network_id) in made.items():
+            delete_through(berlin, auth, f"{{nova: {location}}}", server_id, network_id)
+        berlin_cloud.image.delete_image(image)
 
 
 def test_a_denver_token_is_used_in_berlin(federation):
