@@ -88,8 +88,9 @@ def test_token_from_denver_is_accepted_when_the_scope_names_denver(pipeline, dcs
     assert seen["user_id"] == admin(dcs[1]["Denver"]).session.get_user_id()
     # The service sees its own DC's catalog, not Denver's.
     urls = {entry["type"]: entry["endpoints"][0] for entry in seen["catalog"]}
-    assert urls["image"]["url"] == "http://10.0.1.10:8790/image"
-    assert urls["compute"]["url"] == "http://10.0.1.10:8790/compute/v2.1"
+    # In the header's (Keystone v2) shape, which Nova's request context reads.
+    assert urls["image"]["internalURL"] == "http://10.0.1.10:8790/image"
+    assert urls["compute"]["publicURL"] == "http://10.0.1.10:8790/compute/v2.1"
     assert urls["image"]["region"] == "Berlin"
     assert json.loads(seen["auth_token"].split("!SCOPE!")[1])["identity"] == "Denver"
 

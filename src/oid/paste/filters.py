@@ -30,7 +30,9 @@ import threading
 import webob
 import webob.dec
 import webob.exc
+from keystoneauth1 import access as ks_access
 from keystonemiddleware import auth_token
+from keystonemiddleware.auth_token import _user_plugin
 
 from oid.scope import Catalog, ScopeError, normalize, parse_canonical
 
@@ -247,9 +249,14 @@ class _AfterAuth:
             for key, value in service.items():
                 req.headers[key.replace("X-", "X-Service-", 1)] = value
         identity = scope.services.get("identity")
-        if identity is not None and identity.locations() != [self.auth.here]:
+        remote = identity is not None and identity.locations() != [self.auth.here]
+        if remote:
             # A remote token carries its Keystone's catalog: show the service its own DC's.
-            req.headers["X-Service-Catalog"] = json.dumps(local_catalog(self.auth.catalog, self.auth.here))
+            catalog = local_catalog(self.auth.catalog, self.auth.here)
+            req.headers["X-Service-Catalog"] = json.dumps(v2_catalog(catalog))
+            plugin = req.environ.get("keystone.token_auth")
+            if plugin is not None and plugin.user is not None:
+                req.environ["keystone.token_auth"] = with_catalog(plugin, catalog)
         token = req.headers.get("X-Auth-Token")
         if token:
             # The service hands this token to its own clients (context.auth_token,
@@ -264,6 +271,16 @@ class _AfterAuth:
             if plugin is not None:
                 req.environ["keystone.token_auth"] = ScopedTokenPlugin(plugin, suffix)
         return req.get_response(self.app)
+
+
+def with_catalog(plugin, catalog):
+    """auth_token's user plugin for the same token, with ``catalog`` in place of the
+    token's: Nova finds Glance and Neutron through the plugin, in its own region."""
+    # _data is the validated token as auth_token received it; a copy, since
+    # auth_token may cache that dict.
+    token = dict(plugin.user._data["token"], catalog=catalog)
+    user = ks_access.create(body={"token": token}, auth_token=plugin.user.auth_token)
+    return _user_plugin.UserAuthPlugin(user, plugin.service, session=plugin._session, auth=plugin._auth)
 
 
 class ScopedTokenPlugin:
@@ -311,6 +328,7 @@ def local_catalog(catalog, here):
     """The service catalog of DC ``here``: its interposer's URL for each service."""
     site = catalog.sites[here]
     base = site.extra.get("interposer", "").rstrip("/")
+    region = site.extra.get("region", here)
     entries = []
     for stype in sorted(site.services):
         url = f"{base}/{stype}{VERSION_SUFFIX.get(stype, '')}"
@@ -319,11 +337,23 @@ def local_catalog(catalog, here):
                 "type": stype,
                 "name": stype,
                 "endpoints": [
-                    {"interface": interface, "region": here, "region_id": here, "url": url}
+                    {"interface": interface, "region": region, "region_id": region, "url": url}
                     for interface in ("public", "internal", "admin")
                 ],
             }
         )
+    return entries
+
+
+def v2_catalog(catalog):
+    """The catalog as auth_token's X-Service-Catalog header carries it (Keystone v2's
+    shape, which Nova's request context reads: internalURL, publicURL, region)."""
+    entries = []
+    for entry in catalog:
+        by_interface = {endpoint["interface"]: endpoint for endpoint in entry["endpoints"]}
+        endpoint = {f"{interface}URL": value["url"] for interface, value in by_interface.items()}
+        endpoint["region"] = next(iter(by_interface.values()))["region"]
+        entries.append({"type": entry["type"], "name": entry["name"], "endpoints": [endpoint]})
     return entries
 
 
