@@ -238,6 +238,9 @@ class _AfterAuth:
     def __init__(self, app, auth):
         self.app = app
         self.auth = auth
+        # This DC's catalog, for remote tokens: the catalog file is read once, at start.
+        self.catalog = local_catalog(auth.catalog, auth.here)
+        self.catalog_header = json.dumps(v2_catalog(self.catalog))
 
     @webob.dec.wsgify
     def __call__(self, req):
@@ -250,13 +253,14 @@ class _AfterAuth:
                 req.headers[key.replace("X-", "X-Service-", 1)] = value
         identity = scope.services.get("identity")
         remote = identity is not None and identity.locations() != [self.auth.here]
+        # Nova's API calls Glance, Neutron and Cinder with auth_token's own plugin
+        # (environ['keystone.token_auth']), not with the header: it is fixed too.
+        plugin = req.environ.get("keystone.token_auth")
         if remote:
             # A remote token carries its Keystone's catalog: show the service its own DC's.
-            catalog = local_catalog(self.auth.catalog, self.auth.here)
-            req.headers["X-Service-Catalog"] = json.dumps(v2_catalog(catalog))
-            plugin = req.environ.get("keystone.token_auth")
+            req.headers["X-Service-Catalog"] = self.catalog_header
             if plugin is not None and plugin.user is not None:
-                req.environ["keystone.token_auth"] = with_catalog(plugin, catalog)
+                plugin = with_catalog(plugin, self.catalog)
         token = req.headers.get("X-Auth-Token")
         if token:
             # The service hands this token to its own clients (context.auth_token,
@@ -264,12 +268,10 @@ class _AfterAuth:
             # interposer on every later call.
             suffix = TOKEN_SCOPE_SEPARATOR + scope.canonical()
             req.headers["X-Auth-Token"] = token + suffix
-            # Nova's API calls Glance, Neutron and Cinder with auth_token's own
-            # plugin (environ['keystone.token_auth']), not with the header: it
-            # must send the suffix too.
-            plugin = req.environ.get("keystone.token_auth")
             if plugin is not None:
-                req.environ["keystone.token_auth"] = ScopedTokenPlugin(plugin, suffix)
+                plugin = ScopedTokenPlugin(plugin, suffix)
+        if plugin is not None:
+            req.environ["keystone.token_auth"] = plugin
         return req.get_response(self.app)
 
 
