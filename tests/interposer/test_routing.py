@@ -246,7 +246,7 @@ async def test_unknown_service_prefix(federation):
 
 
 async def test_healthz_metrics_and_scope_endpoints(federation):
-    await call(federation, "GET", "/compute/v2.1/servers")
+    await call(federation, "GET", "/compute/v2.1/servers", scope="{nova: Berlin&Denver}")
     async with aiohttp.ClientSession() as session:
         async with session.get(federation.url() + "/healthz") as response:
             assert (await response.json()) == {"status": "ok", "location": "Berlin"}
@@ -254,6 +254,10 @@ async def test_healthz_metrics_and_scope_endpoints(federation):
             text = await response.text()
         assert 'oid_requests_total{code="200",service="compute"}' in text
         assert "oid_request_seconds_bucket" in text
+        # Per location the request went to: Berlin's own Nova, Denver's interposer.
+        for location in ("Berlin", "Denver"):
+            assert f'oid_upstream_requests_total{{location="{location}",service="compute"}}' in text
+            assert f'oid_upstream_seconds_bucket{{le="60.0",location="{location}",service="compute"}}' in text
         async with session.get(federation.url() + "/oid/v1/scope", headers={"X-Scope": "{nova: *}"}) as response:
             body = await response.json()
     assert body["scope"]["compute"] == "Berlin&Denver&Paris" and body["entry"] == "Berlin"

@@ -52,3 +52,35 @@ def call(method, dc, path, auth, scope=None, **kwargs):
     if scope:
         headers["X-Scope"] = scope
     return requests.request(method, f"{interposer(dc)}{path}", headers=headers, timeout=120, **kwargs)
+
+
+def playbook(tmp_path, tasks: list[dict], name: str = "play", cloud: str = "oid-berlin") -> dict:
+    """Run tasks with oid.cloud modules on localhost, entering the federation
+    through ``cloud`` of the lab's clouds.yaml; returns what they registered."""
+    import json
+    import os
+
+    import yaml
+
+    from tests.support.lab import CLOUDS
+
+    results = tmp_path / f"{name}.json"
+    registered = ", ".join(f"'{task['register']}': {task['register']}" for task in tasks if "register" in task)
+    save = {"ansible.builtin.copy": {"content": "{{ {" + registered + "} | to_json }}", "dest": str(results)}}
+    play = {
+        "hosts": "localhost",
+        "gather_facts": False,
+        "module_defaults": {"group/oid.cloud.oid": {"cloud": cloud}},
+        "tasks": [*tasks, save],
+    }
+    book = tmp_path / f"{name}.yml"
+    book.write_text(yaml.safe_dump([play]))
+    python = TOP / ".venv" / "bin" / "python"
+    result = subprocess.run(
+        [str(TOP / ".venv" / "bin" / "ansible-playbook"), "-i", "localhost,", "-c", "local",
+         "-e", f"ansible_python_interpreter={python}", str(book)],
+        cwd=TOP, capture_output=True, text=True, timeout=900,
+        env={**os.environ, "OS_CLIENT_CONFIG_FILE": str(CLOUDS)},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+    return json.loads(results.read_text())

@@ -128,3 +128,46 @@ def test_resource_modules_refuse_bad_arguments_before_connecting(tmp_path):
     assert "missing required arguments: name" in out["no_name"]["msg"]
     assert "service 'compute' given twice" in out["twice"]["msg"]
     assert "update_password" in out["bad_choice"]["msg"] and "s3cret" not in json.dumps(out["bad_choice"])
+
+
+def test_server_network_and_flavor_modules_refuse_bad_arguments(tmp_path):
+    """What each of the newer modules needs, said before any cloud is contacted."""
+    cases = {
+        "no_image": {"oid.cloud.server": {"name": "x", "flavor": "m1.tiny"}},
+        "two_ways": {"oid.cloud.server": {"name": "x", "image": "i", "flavor": "f", "network": "n", "nics": [{}]}},
+        "no_size": {"oid.cloud.flavor": {"name": "x", "vcpus": 1}},
+        "half_pool": {"oid.cloud.subnet": {"name": "x", "network": "n", "cidr": "10.0.0.0/24",
+                                           "allocation_pool_start": "10.0.0.5"}},
+        "no_cidr": {"oid.cloud.subnet": {"name": "x", "network": "n"}},
+        "bad_version": {"oid.cloud.subnet": {"name": "x", "network": "n", "cidr": "::/64", "ip_version": 5}},
+        "bad_scope": {"oid.cloud.server_info": {"scope": "{nova: Berlin|}"}},
+    }  # fmt: skip
+    tasks = [{**task, "register": name, "ignore_errors": True} for name, task in cases.items()]
+    save = {
+        "content": "{{ dict(" + ", ".join(f"{n}={n}" for n in cases) + ") | to_json }}",
+        "dest": str(tmp_path / "out.json"),
+    }
+    playbook = tmp_path / "args.yml"
+    playbook.write_text(
+        json.dumps([{"hosts": "localhost", "gather_facts": False, "tasks": [*tasks, {"ansible.builtin.copy": save}]}])
+    )
+    run("ansible-playbook", *LOCAL, str(playbook))
+    out = json.loads((tmp_path / "out.json").read_text())
+    assert all(out[name]["failed"] for name in cases), out
+    assert "state is present but all of the following are missing: image" in out["no_image"]["msg"]
+    assert "mutually exclusive: network|nics" in out["two_ways"]["msg"]
+    assert "missing: ram" in out["no_size"]["msg"]
+    assert "allocation_pool_start, allocation_pool_end" in out["half_pool"]["msg"]
+    assert "missing: cidr" in out["no_cidr"]["msg"]
+    assert "ip_version" in out["bad_version"]["msg"] and "4, 6" in out["bad_version"]["msg"]
+    assert out["bad_scope"]["msg"].startswith("bad scope at position")
+
+
+def test_next_page_of_each_list_shape():
+    from ansible_collections.oid.cloud.plugins.module_utils.oid_cloud import next_page
+
+    assert next_page({"images": [], "next": "/v2/images?marker=a"}, "images") == "/images?marker=a"
+    href = "http://10.252.1.10:8790/compute/v2.1/servers/detail?marker=b"
+    assert next_page({"servers": [], "servers_links": [{"rel": "next", "href": href}]}, "servers") == href
+    assert next_page({"networks": [], "networks_links": [{"rel": "previous", "href": "x"}]}, "networks") is None
+    assert next_page({"servers": []}, "servers") is None

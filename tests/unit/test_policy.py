@@ -47,6 +47,15 @@ def test_nova_with_a_network_of_another_dc_is_refused_for_writes():
     check(refused, "network", "GET")
 
 
+def test_the_bound_service_alone_may_be_used_anywhere():
+    """A network made in Denver through Berlin's entry (compute defaults to
+    Berlin) plugs nothing into a Berlin hypervisor: allowed; so is reading
+    Denver's Placement."""
+    check(scope("{neutron: Denver}"), "network", "POST")
+    check(scope("{nova: Berlin, neutron: Denver}"), "network", "DELETE")
+    check(scope("{placement: Denver}"), "placement", "GET")
+
+
 def test_placement_of_another_dc_is_refused_even_for_reads():
     with pytest.raises(PolicyError, match="Placement inventory"):
         check(scope("{nova: Berlin, placement: Denver}"), "compute", "GET")

@@ -305,6 +305,8 @@ class Call:
             sock_connect=self.routes.connect_timeout(location, self.settings.connect_timeout),
             sock_read=self.settings.read_timeout,
         )
+        metrics.UPSTREAM_REQUESTS.labels(service=self.service, location=location).inc()
+        started = time.monotonic()
         try:
             response = await self.interposer.client.request(
                 self.request.method,
@@ -320,6 +322,7 @@ class Call:
             metrics.BREAKER.labels(location=location).set(health.state(location))
             raise
         health.succeeded(location)
+        metrics.UPSTREAM_LATENCY.labels(service=self.service, location=location).observe(time.monotonic() - started)
         metrics.BREAKER.labels(location=location).set(health.state(location))
         if response.status >= 500:
             metrics.FAILURES.labels(service=self.service, location=location, reason=str(response.status)).inc()

@@ -20,7 +20,9 @@ from ansible_collections.oid.cloud.plugins.module_utils.convergence import (
     creation_targets,
     deletion_targets,
 )
+from ansible_collections.oid.cloud.plugins.module_utils.policy import followers
 from ansible_collections.oid.cloud.plugins.module_utils.scope import (
+    LOCATION_KEY,
     Everywhere,
     Location,
     ScopeError,
@@ -41,6 +43,8 @@ except ImportError as exc:  # reported by fail_json in OidModule
     SDK_IMPORT_ERROR = exc
 
 SCOPE_HEADER = "X-Scope"
+# The location that answered a request the interposer ran at one location.
+LOCATION_HEADER = "X-Oid-Location"
 # The interposer answers scope questions here (normalization, '*').
 SCOPE_PATH = "/oid/v1/scope"
 # Reads and writes at different locations run concurrently, like '&' does.
@@ -80,6 +84,18 @@ def has_everywhere(expr):
     if isinstance(expr, Everywhere):
         return True
     return any(has_everywhere(op) for op in getattr(expr, "operands", ()))
+
+
+def next_page(body, key):
+    """The next page of a list body: Glance's ``next`` (relative to its
+    version root), or Nova's and Neutron's ``<key>_links`` (absolute)."""
+    if body.get("next"):
+        url = body["next"]
+        return url[len("/v2") :] if url.startswith("/v2/") else url
+    for link in body.get(key + "_links") or []:
+        if link.get("rel") == "next":
+            return link["href"]
+    return None
 
 
 class LocationError(Exception):
@@ -141,16 +157,23 @@ class OidModule(object):
             conn.session.additional_headers[SCOPE_HEADER] = scope_text(self.scope)
         return conn
 
-    def connection(self, expr=None, service=None):
+    def connection(self, expr=None, service=None, also=None):
         """A connection whose requests carry the module's scope with
-        ``service`` (default: the module's) narrowed to ``expr``.
+        ``service`` (default: the module's) narrowed to ``expr``, the
+        services bound to it (policy: a server's network) with it, and the
+        services of ``also`` ({service: expression}) narrowed too.
 
         It shares the entry connection's authentication (one token), so that
         per-location connections cost no extra login.
         """
         services = dict(self.scope)
         if expr is not None:
-            services[service or self.service] = expr
+            stype = service_type(service or self.service)
+            services[stype] = expr
+            for bound in followers(stype):
+                if bound in services:
+                    services[bound] = expr
+        services.update(also or {})
         base = self.conn.session
         session = ks_session.Session(
             auth=base.auth,
@@ -165,9 +188,9 @@ class OidModule(object):
             interface=self.params["interface"],
         )
 
-    def location_connection(self, location):
-        """A connection for the module's service at one location."""
-        return self.connection(Location(location))
+    def location_connection(self, location, service=None):
+        """A connection for the module's service (or ``service``) at one location."""
+        return self.connection(Location(location), service=service)
 
     def target_connection(self, target):
         """A connection for a write at ``target`` (a location, or '|' left to the interposer)."""
@@ -198,8 +221,10 @@ class OidModule(object):
 
     # -- per-location work ---------------------------------------------------
 
-    def each_location(self, locations, work):
-        """Run ``work(location, connection)`` at every location concurrently.
+    def each_location(self, locations, work, service=None):
+        """Run ``work(location, connection)`` at every location concurrently,
+        the connection narrowed to that location for the module's service (or
+        ``service``).
 
         Returns {location: (True, value)} or {location: (False, message)};
         one location's failure never hides another's result.
@@ -207,7 +232,8 @@ class OidModule(object):
 
         def one(location):
             try:
-                return location, (True, work(location, self.location_connection(location)))
+                conn = self.location_connection(location, service) if service else self.location_connection(location)
+                return location, (True, work(location, conn))
             except Exception as exc:  # reported per location, never raised
                 return location, (False, "%s: %s" % (type(exc).__name__, exc))
 
@@ -221,6 +247,21 @@ class OidModule(object):
         details = "; ".join("%s: %s" % (location, message) for location, message in sorted(failures.items()))
         self.results.update(extra)
         self.ansible.fail_json(msg="failed at %d location(s): %s" % (len(failures), details), **self.results)
+
+    def list_resources(self, adapter, path, key, query=None):
+        """One list request through the interposer, every page, each item
+        with its location (under '&' the interposer annotates the items;
+        otherwise the one location that answered is in a header)."""
+        items, url, params = [], path, query
+        while url:
+            body_response = adapter.get(url, params=params)
+            body = body_response.json()
+            answered = body_response.headers.get(LOCATION_HEADER)
+            for item in body.get(key, []):
+                item["location"] = item.pop(LOCATION_KEY, answered)
+                items.append(item)
+            url, params = next_page(body, key), None
+        return items
 
     def __call__(self):
         try:
@@ -252,6 +293,12 @@ class ScopedResourceModule(OidModule):
 
     # Options that map to attributes of the resource and may change after creation.
     mutable = ()
+    # True when creating refers to other resources by ids that differ per DC
+    # (a server's flavor and network, a subnet's network): then a '|' create
+    # cannot be handed to the interposer whole, since the ids must be looked
+    # up where it lands; the module creates at the first alternative it could
+    # read (a cut-off DC was not read, so it is skipped).
+    references_per_location = False
 
     def wanted(self):
         """The mutable attributes the module's options ask for."""
@@ -305,6 +352,8 @@ class ScopedResourceModule(OidModule):
                     conn = self.location_connection(location)
                     report[location]["resource"] = self.to_dict(self.update(conn, resource, changes))
         for target in targets:
+            if self.references_per_location and not isinstance(target, Location):
+                target = self.first_readable(target, found)
             for location in target.locations():
                 report.setdefault(location, {})["needed"] = location in failures or isinstance(target, Location)
             self.results["changed"] = True
@@ -319,6 +368,14 @@ class ScopedResourceModule(OidModule):
                 continue
             where = self.created_at(target, created)
             report.setdefault(where, {}).update(changed=True, present=True, resource=self.to_dict(created))
+
+    def first_readable(self, target, found):
+        """The first location of an alternative that answered the read, or
+        the whole alternative when none did (its failures are reported)."""
+        for location in target.locations():
+            if found.get(location, (False,))[0]:
+                return Location(location)
+        return target
 
     def created_at(self, target, created):
         """The location where a create under ``target`` landed: the target

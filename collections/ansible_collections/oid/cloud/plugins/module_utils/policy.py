@@ -22,7 +22,12 @@ DC's Keystone (validated there by the paste filters), lists under ``&``.
 
 When a scope leaves a bound service out, it follows the service it is bound
 to (``{nova: Denver}`` entered in Berlin uses Denver's network); when the
-scope names both and they differ, a write is refused with the reason.
+scope puts them in different places, a request to the service they are bound
+to (Nova's: a boot, an attach) is refused with the reason, before it reaches
+Nova. A request to the bound service alone (a network made in Denver from
+Berlin's entry, Denver's Placement read) plugs nothing into another DC's
+hypervisors and is allowed; Nova's own calls to it never happen, since the
+request that would make them was refused at the entry.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -86,7 +91,7 @@ def check(scope, service, method):
         raise TypeError("check() takes a normalized Scope")
     is_read = method.upper() in READ_METHODS
     for bound, leader, for_reads, reason in BINDINGS:
-        if service not in (bound, leader) or (is_read and not for_reads):
+        if service != leader or (is_read and not for_reads):
             continue
         if bound not in scope.services or leader not in scope.services:
             continue

@@ -65,9 +65,6 @@ images:
 """
 
 from ansible_collections.oid.cloud.plugins.module_utils.oid_cloud import OidModule
-from ansible_collections.oid.cloud.plugins.module_utils.scope import LOCATION_KEY
-
-LOCATION_HEADER = "X-Oid-Location"
 
 
 class ImageInfoModule(OidModule):
@@ -81,19 +78,7 @@ class ImageInfoModule(OidModule):
         query = dict(self.params["filters"])
         if self.params["name"]:
             query["name"] = self.params["name"]
-        images, url = [], "/images"
-        while url:
-            response = self.conn.image.get(url, params=query if url == "/images" else None)
-            body = response.json()
-            # One location answered (no '&'): the interposer names it in a header.
-            answered = response.headers.get(LOCATION_HEADER)
-            for image in body.get("images", []):
-                image["location"] = image.pop(LOCATION_KEY, answered)
-                images.append(image)
-            url = body.get("next")  # pagination exists only for one location's list
-            if url and url.startswith("/v2"):
-                url = url[len("/v2") :]
-        self.results["images"] = images
+        self.results["images"] = self.list_resources(self.conn.image, "/images", "images", query)
 
 
 def main():
