@@ -19,14 +19,21 @@ OPENSTACK_VENV := .cache/venv-openstack
 SHIPPED_SERVICES := nova==33.0.2 neutron==28.0.2 cinder==28.0.0 openstack-placement==15.0.0
 SHIPPED_WHEELS := .cache/shipped-wheels
 OPENSTACK_CONSTRAINTS := constraints/openstack-2026.1.txt
+# The real kolla-ansible for the compatibility test (tests/overlay/test_kolla_compat.py):
+# the 22.x series deploys 2026.1 and installs on Python 3.11 (23 needs 3.12). Its
+# collections come from the `ansible` package (no Galaxy here): 12.3.0 satisfies
+# kolla-ansible's requirements-core.yml; openstack.kolla (a git-only collection) is
+# used only by bootstrap-servers, never by genconfig. `docker`: kolla's modules import it.
+KOLLA_VENV := .cache/venv-kolla
+KOLLA_PACKAGES := kolla-ansible==22.2.0 ansible==12.3.0 docker==7.2.0
 
-.PHONY: help setup demo test lint unit sanity build openstack-venv images
+.PHONY: help setup demo test lint unit sanity build openstack-venv kolla-venv images
 
 help:
 	@echo "make demo    set up (packages, venv, images) and run the main job"
 	@echo "make test    run every test: lint, ansible-test sanity, pytest"
 
-setup: $(VENV)/.installed $(ANSIBLE_TEST_GET_PIP) $(OPENSTACK_VENV)/.installed $(SHIPPED_WHEELS)/.downloaded
+setup: $(VENV)/.installed $(ANSIBLE_TEST_GET_PIP) $(OPENSTACK_VENV)/.installed $(SHIPPED_WHEELS)/.downloaded $(KOLLA_VENV)/.installed
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
@@ -54,6 +61,14 @@ $(OPENSTACK_VENV)/.installed: $(OPENSTACK_CONSTRAINTS)
 	$(OPENSTACK_VENV)/bin/pip install -q -c $(OPENSTACK_CONSTRAINTS) keystone glance gunicorn
 	touch $@
 
+kolla-venv: $(KOLLA_VENV)/.installed
+$(KOLLA_VENV)/.installed: Makefile
+	python3 -m venv $(KOLLA_VENV)
+	$(KOLLA_VENV)/bin/pip install -q -U pip
+	$(KOLLA_VENV)/bin/pip install -q $(KOLLA_PACKAGES)
+	$(KOLLA_VENV)/bin/kolla-ansible --version
+	touch $@
+
 $(SHIPPED_WHEELS)/.downloaded: Makefile
 	$(BIN)/pip download -q --no-deps -d $(SHIPPED_WHEELS) $(SHIPPED_SERVICES)
 	touch $@
@@ -72,7 +87,8 @@ demo: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/ansible-lint --offline --profile production site.yml roles playbooks
+	$(BIN)/ansible-lint --offline --profile production site.yml roles playbooks inventories/edge
+	$(BIN)/ansible-playbook site.yml -i inventories/edge --syntax-check
 
 sanity: setup
 	cd $(COLLECTION) && $(CURDIR)/$(BIN)/ansible-test sanity --local --python 3.11

@@ -1,0 +1,275 @@
+"""The overlay against the real kolla-ansible (22.x, the 2026.1 series; issue 7).
+
+What `site.yml` wrote for Berlin on the lab (its Kolla config dir's
+`globals.d/oid-*.yml` and the overrides under `config/`) is handed, with a
+minimal `globals.yml` and a `passwords.yml` from kolla-genpwd, to the real
+`kolla-ansible genconfig` (installed by `make kolla-venv` in .cache/venv-kolla),
+which renders keystone, glance-api, placement-api, nova-api and neutron-server
+on localhost without containers. The tests then read what Kolla rendered, and
+the variables Kolla's roles see, evaluated by kolla-ansible itself (its CLI,
+its group_vars, its roles' defaults and vars, globals.d as it passes them).
+They fail the day a Kolla release moves a path or renames a variable the
+overlay relies on (docs/overlay.md): an override file no longer merged, an
+endpoint variable no longer registered, an extra-volumes chain renamed.
+"""
+
+from __future__ import annotations
+
+import configparser
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.support.lab import TOP
+
+pytestmark = pytest.mark.lab
+
+KOLLA_VENV = TOP / ".cache" / "venv-kolla"
+KOLLA_SHARE = KOLLA_VENV / "share" / "kolla-ansible"
+LAB_ROOT = Path("/var/lib/oid-lab")
+# What renders offline: nova-cell needs a running kolla_toolbox.
+TAGS = "keystone,glance,placement,nova-api,neutron"
+# The overlay's shared and lab settings, read from where the overlay keeps them.
+OID = yaml.safe_load((TOP / "group_vars" / "all" / "oid.yml").read_text())
+LAB_OID = yaml.safe_load((TOP / "inventories" / "lab" / "group_vars" / "oid_lab.yml").read_text())
+CONTAINER_OID = OID["oid_container_config_directory"]  # /etc/oid
+SITE_PACKAGES = LAB_OID["oid_python_site_packages"]
+# An operator's own volume (Kolla's root of every <service>_extra_volumes chain): the overlay must keep it.
+OPERATOR_VOLUME = "/srv/operator:/srv/operator:ro"
+# Kolla's variables the probe evaluates in each role's context.
+PROBED = {
+    "nova": ["nova_services", "nova_ks_services", "nova_internal_endpoint", "nova_public_endpoint"],
+    "glance": ["glance_services", "glance_ks_services", "glance_internal_endpoint", "glance_public_endpoint"],
+    "neutron": ["neutron_services", "neutron_ks_services", "neutron_internal_endpoint", "neutron_public_endpoint"],
+    "placement": ["placement_ks_services", "placement_internal_endpoint", "placement_public_endpoint"],
+}
+# Evaluated in a role named like Kolla's whose defaults and vars are Kolla's own
+# (symlinks into the installed kolla-ansible), so they have a role's precedence.
+PROBE_TASKS = """\
+- name: Probe | Kolla's variables as this role sees them
+  ansible.builtin.copy:
+    dest: "{{ probe_output }}/{{ role_name }}.json"
+    content: "{{ dict(probe_names[role_name] | zip(query('ansible.builtin.vars', *probe_names[role_name])))
+                 | to_nice_json }}"
+    mode: "0644"
+"""
+
+
+def kolla_env() -> dict[str, str]:
+    """kolla-ansible runs `ansible-playbook` from PATH: its own venv's, with none of ours."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("ANSIBLE_")}
+    env["PATH"] = f"{KOLLA_VENV / 'bin'}:{env.get('PATH', '/usr/bin:/bin')}"
+    env.pop("VIRTUAL_ENV", None)
+    return env
+
+
+def kolla_configdir(source: Path, work: Path, address: str, region: str) -> Path:
+    """A Kolla config dir holding what the overlay wrote (globals.d, config/) and the minimum Kolla needs."""
+    etc = work / "etc"
+    shutil.copytree(source / "globals.d", etc / "globals.d")
+    shutil.copytree(source / "config", etc / "config")
+    globals_yml = {
+        "kolla_base_distro": "rocky",
+        "kolla_internal_vip_address": address,
+        "network_interface": "lo",
+        "neutron_external_interface": "lo",
+        "openstack_region_name": region,
+        "node_config_directory": str(work / "rendered"),
+        "default_extra_volumes": [OPERATOR_VOLUME],
+        "enable_haproxy": False,
+        "enable_fluentd": False,
+        "enable_keystone": True,
+        "enable_glance": True,
+        "enable_placement": True,
+        "enable_nova": True,
+        "enable_neutron": True,
+    }
+    (etc / "globals.yml").write_text("---\n" + yaml.safe_dump(globals_yml, sort_keys=False))
+    shutil.copy(KOLLA_SHARE / "etc_examples" / "kolla" / "passwords.yml", etc / "passwords.yml")
+    run([str(KOLLA_VENV / "bin" / "kolla-genpwd"), "-p", str(etc / "passwords.yml")], work)
+    return etc
+
+
+def probe_playbook(work: Path) -> Path:
+    kolla = KOLLA_SHARE / "ansible"
+    probe = work / "probe"
+    probe.mkdir()
+    for adjacent in ("group_vars", "filter_plugins", "action_plugins", "library", "module_utils"):
+        (probe / adjacent).symlink_to(kolla / adjacent)
+    for role in PROBED:
+        (probe / "roles" / role / "tasks").mkdir(parents=True)
+        (probe / "roles" / role / "tasks" / "main.yml").write_text(PROBE_TASKS)
+        for part in ("defaults", "vars"):
+            (probe / "roles" / role / part).symlink_to(kolla / "roles" / role / part)
+    play = [
+        {
+            "name": "Probe | Kolla's variables with the overlay's",
+            "hosts": "localhost",
+            # Kolla's kolla_address filter reads the network interfaces' facts.
+            "gather_facts": True,
+            "gather_subset": ["!all", "network"],
+            "vars": {"probe_names": PROBED},
+            "tasks": [
+                {
+                    "name": "Probe | Each role's context",
+                    "ansible.builtin.include_role": {"name": "{{ item }}"},
+                    "loop": list(PROBED),
+                }
+            ],
+        }
+    ]
+    (probe / "probe.yml").write_text(yaml.safe_dump(play, sort_keys=False))
+    return probe / "probe.yml"
+
+
+def run(argv: list[str], cwd: Path, timeout: int = 600) -> subprocess.CompletedProcess:
+    done = subprocess.run(argv, cwd=cwd, env=kolla_env(), capture_output=True, text=True, timeout=timeout)
+    assert done.returncode == 0, f"{' '.join(argv)}\n{done.stdout[-6000:]}\n{done.stderr[-3000:]}"
+    return done
+
+
+def kolla_ansible(etc: Path, work: Path, *args: str) -> subprocess.CompletedProcess:
+    inventory = KOLLA_SHARE / "ansible" / "inventory" / "all-in-one"
+    python = f"ansible_python_interpreter={KOLLA_VENV / 'bin' / 'python3'}"
+    argv = [str(KOLLA_VENV / "bin" / "kolla-ansible"), "genconfig", "-i", str(inventory), "--configdir", str(etc)]
+    return run([*argv, "-e", python, *args], work)
+
+
+def render(source: Path, work: Path, address: str, region: str) -> dict:
+    """kolla-ansible genconfig on the overlay's files, and Kolla's variables as its roles see them."""
+    etc = kolla_configdir(source, work, address, region)
+    kolla_ansible(etc, work, "--tags", TAGS)
+    probed = work / "probed"
+    probed.mkdir()
+    kolla_ansible(etc, work, "-p", str(probe_playbook(work)), "-e", f"probe_output={probed}")
+    variables = {}
+    for role in PROBED:
+        variables.update(json.loads((probed / f"{role}.json").read_text()))
+    return {"rendered": work / "rendered", "vars": variables}
+
+
+def ini(path: Path) -> configparser.ConfigParser:
+    # Kolla's merged files may repeat a section (nova.conf's [neutron]); oslo.config reads them merged.
+    parser = configparser.ConfigParser(strict=False, interpolation=None)
+    parser.read(path)
+    return parser
+
+
+def config_files(rendered: Path, service: str) -> dict[str, str]:
+    """{destination in the container: rendered file} from Kolla's config.json."""
+    spec = json.loads((rendered / service / "config.json").read_text())
+    return {entry["dest"]: entry["source"].rsplit("/", 1)[-1] for entry in spec.get("config_files", [])}
+
+
+@pytest.fixture(scope="module")
+def kolla(federation, tmp_path_factory):
+    if not (KOLLA_VENV / "bin" / "kolla-ansible").exists():
+        pytest.fail(f"kolla-ansible is not installed in {KOLLA_VENV}: run `make kolla-venv`")
+    berlin = federation["dcs"]["Berlin"]
+    source = LAB_ROOT / berlin.key / "etc" / "kolla"
+    oid_dir = source / "oid"  # the lab's oid_config_directory: {{ node_config_directory }}/oid
+    catalog = yaml.safe_load((oid_dir / "catalog.yml").read_text())
+    interposer = catalog["locations"]["Berlin"]["interposer"]
+    assert interposer == f"http://{berlin.address}:{OID['oid_interposer_port']}"
+    result = render(source, tmp_path_factory.mktemp("kolla"), berlin.address, berlin.name)
+    return {**result, "interposer": interposer, "oid_dir": oid_dir}
+
+
+@pytest.mark.parametrize(
+    ("service", "rendered_file", "section", "option", "read_at"),
+    [
+        ("glance-api", "glance-api.conf", "paste_deploy", "config_file", "/etc/glance/glance-api.conf"),
+        ("neutron-server", "neutron.conf", "DEFAULT", "api_paste_config", "/etc/neutron/neutron.conf"),
+    ],
+)
+def test_kolla_points_the_api_at_the_oid_paste_file(kolla, service, rendered_file, section, option, read_at):
+    """The override the overlay wrote under config/ is merged into what Kolla renders,
+    and that file is the one the service reads in its container."""
+    rendered = kolla["rendered"] / service / rendered_file
+    assert ini(rendered).get(section, option, fallback=None) == f"{CONTAINER_OID}/{service}-paste.ini", (
+        f"Kolla no longer merges the overlay's override into {rendered}"
+    )
+    assert config_files(kolla["rendered"], service).get(read_at) == rendered_file
+    assert (kolla["oid_dir"] / f"{service}-paste.ini").is_file()
+
+
+def test_nova_api_loads_the_shipped_paste_path_that_the_overlay_mounts_over(kolla):
+    """Under uWSGI nova loads /etc/nova/api-paste.ini: the overlay mounts its file
+    there, so Kolla must run nova-api's WSGI module and not copy a file of its own there."""
+    uwsgi = ini(kolla["rendered"] / "nova-api" / "nova-api-uwsgi.ini")
+    assert uwsgi.get("uwsgi", "module") == "nova.wsgi.osapi_compute:application"
+    assert kolla["vars"]["nova_services"]["nova-api"]["wsgi"] == "nova.wsgi.osapi_compute:application"
+    assert "/etc/nova/api-paste.ini" not in config_files(kolla["rendered"], "nova-api")
+    assert (kolla["oid_dir"] / "nova-api-paste.ini").is_file()
+
+
+ENDPOINTS = {
+    "compute": ("nova", "/v2.1"),
+    "image": ("glance", ""),
+    "network": ("neutron", ""),
+    "placement": ("placement", ""),
+}
+
+
+@pytest.mark.parametrize("service_type", list(ENDPOINTS))
+def test_kolla_registers_the_interposer_urls(kolla, service_type):
+    """The endpoint variables carry the interposer's URLs, and they are what Kolla's
+    service-ks-register puts in Keystone (<project>_ks_services)."""
+    project, path = ENDPOINTS[service_type]
+    wanted = f"{kolla['interposer']}/{service_type}{path}"
+    variables = kolla["vars"]
+    for interface in ("internal", "public"):
+        seen = variables[f"{project}_{interface}_endpoint"]
+        assert seen == wanted, (
+            f"Kolla's {project}_{interface}_endpoint is {seen}: globals.d/oid-endpoints.yml not applied"
+        )
+    registered = {
+        endpoint["interface"]: endpoint["url"]
+        for service in variables[f"{project}_ks_services"]
+        if service["type"] == service_type
+        for endpoint in service["endpoints"]
+    }
+    assert registered == {"internal": wanted, "public": wanted}, f"{project}_ks_services registers {registered}"
+
+
+def test_nova_calls_glance_through_the_interposer(kolla):
+    nova = ini(kolla["rendered"] / "nova-api" / "nova.conf")
+    seen = nova.get("glance", "api_servers", fallback=None)
+    assert seen == f"{kolla['interposer']}/image", f"nova-api's [glance] api_servers is {seen}"
+
+
+@pytest.mark.parametrize(
+    ("project", "service", "over_shipped"),
+    [
+        ("nova", "nova-api", "/etc/nova/api-paste.ini"),
+        ("glance", "glance-api", None),
+        ("neutron", "neutron-server", None),
+    ],
+)
+def test_api_containers_get_the_overlay_mounts(kolla, project, service, over_shipped):
+    """<project>_services[<service>].volumes, as Kolla's roles evaluate them with globals.d:
+    Kolla's own mounts, the operator's, and the overlay's."""
+    container = kolla["vars"][f"{project}_services"][service]
+    volumes = container["volumes"]
+    oid_dir = kolla["oid_dir"]
+    wanted = [f"{oid_dir}/:{CONTAINER_OID}/:ro", f"{oid_dir}/python/oid/:{SITE_PACKAGES}/oid/:ro"]
+    if over_shipped:
+        wanted.append(f"{oid_dir}/{service}-paste.ini:{over_shipped}:ro")
+    for volume in wanted:
+        assert volume in volumes, f"{volume} not in {container['container_name']}'s volumes {volumes}"
+    assert OPERATOR_VOLUME in volumes, "the operator's own extra volumes were dropped"
+    assert f"{kolla['rendered']}/{service}/:/var/lib/kolla/config_files/:ro" in volumes, "Kolla's own mounts"
+    assert (oid_dir / "python" / "oid" / "paste" / "filters.py").is_file()
+
+
+def test_the_filter_code_lands_in_kollas_venv(kolla):
+    """The code is mounted into the site-packages of the venv Kolla's uWSGI runs."""
+    static_map = ini(kolla["rendered"] / "nova-api" / "nova-api-uwsgi.ini").get("uwsgi", "static-map")
+    venv_lib = static_map.split("=", 1)[1].split("/site-packages/")[0]  # /var/lib/kolla/venv/lib/python3
+    assert SITE_PACKAGES.startswith(venv_lib) and SITE_PACKAGES.endswith("/site-packages")
+    assert OID["oid_python_site_packages"].startswith(venv_lib)
