@@ -48,6 +48,8 @@ class Backend:
     def app(self) -> web.Application:
         app = web.Application(client_max_size=0)
         app.router.add_get("/", self.versions)
+        app.router.add_get("/v2.1", self.versions)  # Nova answers its version root too
+        app.router.add_get("/v2.1/", self.versions)
         app.router.add_get("/v2.1/split", self.split_json)
         app.router.add_get("/v2.1/servers", self.servers)
         app.router.add_get("/v2.1/servers/{id}", self.server)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
+import subprocess
 
 import aiohttp
 import pytest
@@ -107,6 +109,7 @@ async def test_or_falls_back_on_5xx(federation):
     federation.backends["Denver"].status = 500
     status, headers, body = await call(federation, "GET", "/compute/v2.1/servers", scope="{nova: Denver|Paris}")
     assert status == 200 and body["servers"][0]["id"] == "Paris-1"
+    assert headers["X-Oid-Outcomes"] == "Denver=skipped,Paris=ok"
     assert headers["X-Oid-Outcomes"] == "Denver=failed,Paris=ok"
 
 
@@ -133,6 +136,7 @@ async def test_cut_off_location_is_skipped_after_the_first_failure(federation):
     assert interposer.health.state("Denver") == 1  # open
     status, headers, body = await call(federation, "GET", "/compute/v2.1/servers", scope="{nova: Denver|Paris}")
     assert status == 200 and body["servers"][0]["id"] == "Paris-1"
+    assert headers["X-Oid-Outcomes"] == "Denver=skipped,Paris=ok"
     # '&' reports the cut-off DC at once, naming it.
     status, _, body = await call(federation, "GET", "/compute/v2.1/servers", scope="{nova: Berlin&Denver}")
     assert status == 502
@@ -146,6 +150,7 @@ async def test_a_stalled_location_times_out_and_falls_back(federation):
     federation.backends["Denver"].stall = True
     status, headers, body = await call(federation, "GET", "/compute/v2.1/servers", scope="{nova: Denver|Paris}")
     assert status == 200 and body["servers"][0]["id"] == "Paris-1"
+    assert headers["X-Oid-Outcomes"] == "Denver=skipped,Paris=ok"
 
 
 async def test_bad_scope_is_a_400_in_openstack_shape(federation):
@@ -202,6 +207,21 @@ async def test_version_documents_links_and_location_headers_are_rewritten(federa
         federation, "POST", "/compute/v2.1/servers", scope="{nova: Paris}", json={"server": {"name": "vm"}}
     )
     assert status == 202 and headers["Location"] == own + "/v2.1/servers/Paris-new"
+
+
+async def test_version_documents_under_and_come_from_one_location_that_answers(federation):
+    """Version discovery must not fail because one DC of an '&' is down: the
+    request that follows reports it by name."""
+    federation.backends["Denver"].status = 503
+    federation.write_catalog()
+    federation.apps["Berlin"][INTERPOSER].routes.catalog.sites["Paris"].extra["interposer"] = "http://127.0.0.1:9"
+    for path in ("/compute/", "/compute/v2.1", "/compute/v2.1/"):
+        status, headers, body = await call(federation, "GET", path, scope="{nova: Paris&Denver&Berlin}")
+        assert status == 200 and headers["X-Oid-Outcomes"] == "Berlin=ok", path  # this DC first
+    status, _, body = await call(federation, "GET", "/compute/", scope="{nova: Paris&Denver}")
+    assert status == 200 and body["versions"][0]["links"][0]["href"].startswith(federation.url("Berlin"))
+    status, _, body = await call(federation, "GET", "/compute/v2.1/servers", scope="{nova: Berlin&Denver}")
+    assert status == 502 and body["error"]["message"] == "failed at: Denver"
 
 
 async def test_json_arriving_in_pieces_is_read_whole(federation):
@@ -284,3 +304,33 @@ async def test_catalog_reload_keeps_the_old_catalog_when_the_new_one_is_bad(fede
 async def test_no_scope_means_the_entry_dc(federation, scope):
     status, _, body = await call(federation, "GET", "/compute/v2.1/servers", scope=scope)
     assert status == 200 and body["servers"][0]["id"] == "Berlin-1"
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("iptables"), reason="needs root and iptables")
+async def test_a_partition_on_a_pooled_connection_is_detected(federation, aiohttp_server):
+    """A link cut while a connection to Denver's interposer is pooled: no
+    connect timeout happens, the request rides the open connection. The kernel
+    fails it after unacked_timeout (not the long read timeout), and '|' falls
+    back to Paris."""
+    from oid.interposer.app import build_app
+    from oid.interposer.config import Routes
+    from oid.scope import Catalog
+
+    settings = federation.settings("Berlin", read_timeout=120.0, unacked_timeout=1.0)
+    app = build_app(settings, Routes(Catalog.from_file(str(federation.catalog_file)), "Berlin"))
+    server = await aiohttp_server(app)
+    entry = f"http://127.0.0.1:{server.port}/compute/v2.1/servers"
+    headers = {"X-Auth-Token": TOKEN, "X-Scope": "{nova: Denver|Paris}"}
+    # Only packets to Denver's interposer port: everything else on loopback flows.
+    rule = ["OUTPUT", "-p", "tcp", "-d", "127.0.0.1", "--dport", str(federation.ports["Denver"]), "-j", "DROP"]
+    timeout = aiohttp.ClientTimeout(total=30)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        async with session.get(entry, headers=headers) as response:
+            assert response.headers["X-Oid-Location"] == "Denver"  # a connection to Denver is now pooled
+        subprocess.run(["iptables", "-I", *rule], check=True)
+        try:
+            async with session.get(entry, headers=headers) as response:
+                assert response.status == 200
+                assert response.headers["X-Oid-Outcomes"] == "Denver=failed,Paris=ok"
+        finally:
+            subprocess.run(["iptables", "-D", *rule], check=True)

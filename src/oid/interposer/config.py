@@ -26,6 +26,10 @@ class Settings:
     federation_secret: str = field(default="", repr=False)
     connect_timeout: float = 2.0
     read_timeout: float = 600.0
+    # A partition on a connection already open (pooled) shows no connect
+    # timeout: the kernel drops a connection whose sent data stays
+    # unacknowledged, or whose keepalive probes go unanswered, this long.
+    unacked_timeout: float = 5.0
     max_hops: int = 4
     max_fanout: int = 1000
     max_connections: int = 1000
@@ -73,6 +77,7 @@ def load_settings(path: str) -> Settings:
             for key in (
                 "connect_timeout",
                 "read_timeout",
+                "unacked_timeout",
                 "max_hops",
                 "max_fanout",
                 "max_connections",

@@ -17,6 +17,8 @@ import asyncio
 import hmac
 import json
 import logging
+import re
+import socket
 import time
 import uuid
 
@@ -53,6 +55,12 @@ OUTCOMES_HEADER = "X-Oid-Outcomes"
 LOCATION_HEADER = "X-Oid-Location"
 REQUEST_ID_HEADER = "X-Openstack-Request-Id"
 SCOPE_CACHE_SIZE = 4096
+# A version document (GET of a service's root or of a version root) describes
+# the API, not resources, and its links are rewritten to this interposer: under
+# any expression it is answered by the first location that does, this DC
+# first. Otherwise an '&' with a cut-off DC would fail clients' version
+# discovery, before the request that reports the DC by name.
+VERSION_DOCUMENT = re.compile(r"^/?(v\d+(\.\d+)?/?)?$")
 TOKEN_HEADERS = ("X-Auth-Token", "X-Subject-Token", "X-Service-Token")
 HOP_BY_HOP = {
     "connection",
@@ -141,6 +149,26 @@ class Upstream:
         self.response.release()
 
 
+def partition_detecting_socket(unacked_timeout: float):
+    """Upstream sockets that fail within ``unacked_timeout`` when the link is
+    cut: TCP_USER_TIMEOUT bounds how long sent data may stay unacknowledged,
+    keepalive probes (answered by the peer's kernel, however slow its
+    service) catch a cut while a response is awaited. Without them a pooled
+    connection into a partition hangs until the long read timeout."""
+    idle = max(1, int(unacked_timeout))
+
+    def make(addr_info) -> socket.socket:
+        family, type_, proto, _, _ = addr_info
+        sock = socket.socket(family=family, type=type_, proto=proto)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, idle)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, int(unacked_timeout * 1000))
+        return sock
+
+    return make
+
+
 class Interposer:
     def __init__(self, settings: Settings, routes: Routes):
         self.settings = settings
@@ -152,7 +180,11 @@ class Interposer:
     # -- lifecycle -----------------------------------------------------------
 
     async def start(self, _app=None) -> None:
-        connector = aiohttp.TCPConnector(limit=self.settings.max_connections, limit_per_host=0)
+        connector = aiohttp.TCPConnector(
+            limit=self.settings.max_connections,
+            limit_per_host=0,
+            socket_factory=partition_detecting_socket(self.settings.unacked_timeout),
+        )
         self.client = aiohttp.ClientSession(connector=connector, auto_decompress=False)
 
     async def stop(self, _app=None) -> None:
@@ -245,6 +277,9 @@ class Interposer:
         call = Call(self, request, service, scope, hops, origin, request_id)
         if isinstance(expr, Location):
             return await call.single(expr.name)
+        if request.method == "GET" and VERSION_DOCUMENT.match(call.tail):
+            ordered = sorted(locations, key=lambda location: location != self.routes.here)
+            return await call.combined(AnyOf(tuple(Location(location) for location in ordered)))
         return await call.combined(expr)
 
 
@@ -477,7 +512,7 @@ def describe(exc: BaseException) -> str:
 
 
 def outcomes_header(result) -> str:
-    return ",".join(f"{o.location}={'ok' if o.ok else 'failed'}" for o in result.outcomes)
+    return ",".join(f"{o.location}={'ok' if o.ok else 'skipped' if o.skipped else 'failed'}" for o in result.outcomes)
 
 
 def compact_json(value) -> str:
