@@ -74,3 +74,15 @@ def test_help_lists_the_scope_command():
     result = oid("--help")
     assert result.returncode == 0 and "scope" in result.stdout
     assert "canonical JSON" in oid("scope", "check", "--help").stdout
+
+
+def test_seed_help_names_every_cell(capsys):
+    """`oid seed --help` lists the cells without importing the scenarios
+    (the interposer's image ships `oid` without requests)."""
+    from oid import seed
+    from oid.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["seed", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert ("(default: all): " + ", ".join(cell.key for cell in seed.CELLS)) in text.replace("- ", "-")

@@ -130,7 +130,7 @@ class OidModule(object):
 
     # -- connections ---------------------------------------------------------
 
-    def _connect(self, cloud=None):
+    def _connect(self, cloud=None, **overrides):
         params = self.params
         cloud = cloud or params["cloud"]
         try:
@@ -148,6 +148,7 @@ class OidModule(object):
                     cert=params["client_cert"],
                     api_timeout=params["api_timeout"],
                     interface=params["interface"],
+                    **overrides,
                 )
         except openstack.exceptions.SDKException as exc:
             self.ansible.fail_json(msg="cannot connect: %s" % exc)
@@ -169,10 +170,13 @@ class OidModule(object):
         services = dict(self.scope)
         if expr is not None:
             stype = service_type(service or self.service)
-            services[stype] = expr
+            # Bound services go with it when the scope put them together; a
+            # scope that splits them is sent as it is, for the interposer to
+            # refuse (the module never turns a bad collaboration into a good one).
             for bound in followers(stype):
-                if bound in services:
+                if bound in services and services[bound] == services.get(stype):
                     services[bound] = expr
+            services[stype] = expr
         services.update(also or {})
         base = self.conn.session
         session = ks_session.Session(
@@ -255,6 +259,9 @@ class OidModule(object):
         items, url, params = [], path, query
         while url:
             body_response = adapter.get(url, params=params)
+            # An '&' with a failed location is an error naming it (the body
+            # has each location's outcome), never an empty list.
+            openstack.exceptions.raise_from_response(body_response)
             body = body_response.json()
             answered = body_response.headers.get(LOCATION_HEADER)
             for item in body.get(key, []):
@@ -427,7 +434,13 @@ class IdentityResourceModule(ScopedResourceModule):
     def location_connection(self, location):
         if location not in self._identity_connections:
             clouds = self.params.get("clouds") or {}
-            conn = self._connect(cloud=clouds.get(location))
+            if location in clouds:
+                conn = self._connect(cloud=clouds[location])
+            else:
+                # The module's credentials, logged in at that Keystone through
+                # the entry: the token's catalog is that DC's (its region, its
+                # URLs), so Keystone calls go where the login went instead.
+                conn = self._connect(identity_endpoint_override=self.conn.config.get_auth_args()["auth_url"])
             services = dict(self.scope)
             services["identity"] = Location(location)
             conn.session.additional_headers[SCOPE_HEADER] = scope_text(services)
