@@ -180,6 +180,14 @@ def wan_links() -> dict[tuple[str, str], float]:
     return {tuple(link["name"].split(">")): float(link["rtt_ms"]) for link in state["links"]}
 
 
+def wan_noise() -> str:
+    """The jitter and random loss of the lab's WAN links, as its router has them."""
+    links = json.loads((lab_cli.LAB_ROOT / "wan" / "wan.json").read_text())["links"]
+    jitter = max((link["jitter_ms"] / link["delay_ms"] for link in links if link["delay_ms"]), default=0.0)
+    loss = max((link["loss"] for link in links), default=0.0)
+    return f"jitter {jitter * 100:g}% of the delay, loss {loss * 100:g}% per link"
+
+
 # -- the cells' HTTP scenarios ----------------------------------------------------
 
 
@@ -436,7 +444,7 @@ def run_cell(top: Path, fed: Federation, links, cell: Cell) -> list[Run]:
 def print_table(runs: list[Run], links, total: float) -> None:
     pairs = sorted({tuple(sorted(pair)) for pair in links})
     print("\nThe seed's table on the lab, through Berlin's interposer (WAN RTT: "
-          + ", ".join(f"{a}-{b} {links[(a, b)]:g} ms" for a, b in pairs) + ")\n")  # fmt: skip
+          + ", ".join(f"{a}-{b} {links[(a, b)]:g} ms" for a, b in pairs) + f"; {wan_noise()})\n")  # fmt: skip
     columns = ["1-DC", "x-DC", "*-DC"]
     rows = ["global connectivity", "partial (a DC cut off)"]
     width = 28
