@@ -205,3 +205,71 @@ def test_a_missing_image_is_reported_per_location(federation, tmp_path):
     assert out["boot"]["failed"]
     assert "image 'no-such-image' is at no location of Denver|Paris" in out["boot"]["msg"]
     assert "Denver: not there" in out["boot"]["msg"] and "Paris: not there" in out["boot"]["msg"]
+
+
+def absent(task: dict) -> dict:
+    """The same task with state: absent."""
+    module = next(iter(task))
+    return {module: {**task[module], "state": "absent"}, "register": task["register"] + "_gone"}
+
+
+def test_image_identity_and_generic_modules_on_the_lab(federation, tmp_path):
+    """The modules first proven on loopback, on the lab's real DCs: images in
+    two Glances, a project and a user in two Keystones (the module's own
+    credentials, logged in at each through Berlin's entry), and the generic
+    resource module on Neutron."""
+    dcs = clouds(federation)
+    name = f"oid-lab-{os.getpid()}"
+    image_file = tmp_path / "disk.raw"
+    image_file.write_bytes(os.urandom(1 << 20))
+    image = {"scope": "{glance: Berlin&Denver}", "name": name, "filename": str(image_file), "disk_format": "raw"}
+    keystones = {"scope": "{keystone: Berlin&Denver}"}
+    project = {**keystones, "name": name, "description": "made by oid"}
+    user = {**keystones, "name": name, "password": "lab-user-secret", "default_project": name}
+    group = {"scope": "{neutron: Berlin&Denver}", "service": "network", "type": "security_group",
+             "attributes": {"name": name, "description": "oid"}}  # fmt: skip
+    made = [
+        {"oid.cloud.image": image, "check_mode": True, "register": "image_check"},
+        {"oid.cloud.image": image, "diff": True, "register": "image"},
+        {"oid.cloud.image": {**image, "scope": "{glance: Paris|Denver}"}, "register": "image_either"},
+        {"oid.cloud.image_info": {"scope": "{glance: Berlin&Denver}", "name": name}, "register": "images"},
+        {"oid.cloud.project": project, "register": "project"},
+        {"oid.cloud.identity_user": user, "register": "user"},
+        {"oid.cloud.identity_user_info": {**keystones, "name": name}, "register": "users"},
+        {"oid.cloud.resource": group, "register": "group"},
+    ]
+    again = [{**task, "register": task["register"] + "_again"} for task in made[1:] if "info" not in next(iter(task))]
+    try:
+        out = playbook(tmp_path, made, "made")
+        assert out["image_check"]["changed"] and out["image"]["changed"] and not out["image_either"]["changed"]
+        assert sorted(i["location"] for i in out["images"]["images"]) == ["Berlin", "Denver"]
+        assert sorted(u["location"] for u in out["users"]["users"]) == ["Berlin", "Denver"]
+        assert out["project"]["changed"] and out["user"]["changed"] and out["group"]["changed"]
+        assert "lab-user-secret" not in str(out)
+        for location in ("Berlin", "Denver"):  # each DC's own APIs
+            cloud = dcs[location]
+            assert cloud.image.find_image(name).id == out["image"]["locations"][location]["resource"]["id"]
+            found = cloud.identity.find_project(name)
+            assert found.description == "made by oid"
+            assert cloud.identity.find_user(name).default_project_id == found.id  # that Keystone's project
+            assert cloud.network.find_security_group(name) is not None
+        assert dcs["Paris"].image.find_image(name) is None
+        assert dcs["Berlin"].identity.find_project(name).id != dcs["Denver"].identity.find_project(name).id
+
+        out = playbook(tmp_path, again, "again")
+        assert not any(result["changed"] for result in out.values()), out
+
+        out = playbook(tmp_path, [absent(task) for task in reversed(again)], "gone")
+        assert all(result["changed"] for result in out.values()), out
+        for location in ("Berlin", "Denver"):
+            cloud = dcs[location]
+            assert cloud.image.find_image(name) is None and cloud.identity.find_project(name) is None
+            assert cloud.identity.find_user(name) is None and cloud.network.find_security_group(name) is None
+    finally:
+        for cloud in dcs.values():
+            for find, delete in ((cloud.image.find_image, cloud.image.delete_image),
+                                 (cloud.identity.find_user, cloud.identity.delete_user),
+                                 (cloud.identity.find_project, cloud.identity.delete_project),
+                                 (cloud.network.find_security_group, cloud.network.delete_security_group)):  # fmt: skip
+                if found := find(name):
+                    delete(found)
