@@ -1,0 +1,168 @@
+"""What the role oid_interposer leaves on its host (molecule verify, testinfra).
+
+`host` is the scenario's instance, the DC's control host: commands run in it,
+as an operator's would on a Kolla node (its Docker client drives the machine's
+Docker). The handler tests re-run the scenario's converge playbook with one
+variable changed and watch what the role does to the running container."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+CONTAINER = "oidmol_oid_interposer"
+INSTANCE = "oidmol_host"
+ADDRESS = "10.253.0.10"
+CONFIG = "/var/lib/oidmol/etc/kolla/oid-interposer"
+OID = "/var/lib/oidmol/etc/kolla/oid"
+MOUNTED = "/etc/oid-interposer"  # CONFIG, in the container
+
+
+def get(host, path: str, headers: dict | None = None, timeout: float = 60) -> str:
+    """GET on the interposer from the host (curl in the instance), retried while it starts."""
+    args = " ".join(f"-H '{k}: {v}'" for k, v in (headers or {}).items())
+    deadline = time.monotonic() + timeout
+    while True:
+        result = host.run(f"curl -sf --max-time 5 {args} http://{ADDRESS}:8790{path}")
+        if result.rc == 0 or time.monotonic() > deadline:
+            assert result.rc == 0, f"GET {path}: curl exit {result.rc} {result.stderr}"
+            return result.stdout
+        time.sleep(0.5)
+
+
+def state(host) -> dict:
+    return host.docker(CONTAINER).inspect()["State"]
+
+
+def wait_healthy(host, timeout: float = 90) -> str:
+    """Docker's own verdict from the role's healthcheck (first probe after its interval)."""
+    deadline = time.monotonic() + timeout
+    status = state(host)["Health"]["Status"]
+    while status != "healthy" and time.monotonic() < deadline:
+        time.sleep(1)
+        status = state(host)["Health"]["Status"]
+    return status
+
+
+def converge(host, **extra_vars) -> dict:
+    """Re-run the scenario's converge with extra variables; {task or handler name: its result on the host}.
+
+    The image stays the running one (the role's build command prints its tag), so that the
+    variables are the only change even if the checkout's sources moved since converge."""
+    extra_vars.setdefault("oid_interposer_build_command", f"echo {host.docker(CONTAINER).inspect()['Config']['Image']}")
+    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json")
+    command = [
+        str(Path(sys.executable).with_name("ansible-playbook")),
+        "-i", str(Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent),
+        str(Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"]) / "converge.yml"),
+    ]  # fmt: skip
+    command += ["-e", json.dumps(extra_vars)]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    report = json.loads(result.stdout)
+    return {  # a role's tasks are named "<role> : <name>"
+        task["task"]["name"].split(" : ", 1)[-1]: task["hosts"][INSTANCE]
+        for play in report["plays"]
+        for task in play["tasks"]
+        if INSTANCE in task["hosts"]
+    }
+
+
+@pytest.fixture
+def restore(host):
+    """Put the scenario back in its converged state after a test that changed it."""
+    yield
+    converge(host)
+
+
+def test_container_runs_healthy_with_the_role_s_definition(host):
+    container = host.docker(CONTAINER)
+    assert container.is_running
+    assert wait_healthy(host) == "healthy"
+    info = container.inspect()
+    # The image the role built locally (images/interposer/build.sh), running the interposer.
+    assert info["Config"]["Image"].startswith("oid/interposer:")
+    assert [info["Path"], *info["Args"]] == ["oid", "interposer", "serve", "--config", f"{MOUNTED}/interposer.yml"]
+    assert "http://127.0.0.1:8790/healthz" in " ".join(info["Config"]["Healthcheck"]["Test"])
+    assert info["HostConfig"]["RestartPolicy"]["Name"] == "unless-stopped"
+    # In the host's network namespace, as Kolla's containers use the host's network.
+    assert info["HostConfig"]["NetworkMode"] == f"container:{host.docker(INSTANCE).inspect()['Id']}"
+    mounts = {m["Destination"]: m for m in info["Mounts"]}
+    assert mounts["/etc/oid-interposer"]["Source"] == CONFIG
+    assert mounts["/etc/oid"]["Source"] == OID
+    assert not mounts["/etc/oid-interposer"]["RW"] and not mounts["/etc/oid"]["RW"]
+
+
+def test_healthz_answers_with_the_location(host):
+    assert json.loads(get(host, "/healthz")) == {"status": "ok", "location": "Berlin"}
+
+
+def test_routes_to_the_local_service_of_the_catalog(host):
+    assert get(host, "/compute/whoami") == "compute of Berlin\n"
+
+
+def test_configuration_files_in_place(host):
+    directory = host.file(CONFIG)
+    assert directory.is_directory and directory.mode == 0o755 and directory.user == "root"
+    config = host.file(f"{CONFIG}/interposer.yml")
+    assert config.is_file and config.mode == 0o644 and config.user == "root"
+    settings = yaml.safe_load(config.content_string)
+    expected = {  # from the host's variables and the overlay's shared defaults (group_vars/all/oid.yml)
+        "location": "Berlin",
+        "catalog": "/etc/oid/catalog.yml",
+        "federation_secret_file": "/etc/oid/federation-secret",
+        "listen": {"host": "0.0.0.0", "port": 8790},
+        "connect_timeout": 2.0,
+        "read_timeout": 600,
+        "max_hops": 4,
+    }
+    assert {key: settings.get(key) for key in expected} == expected
+    # The container reads the same file, read-only, and the interposer accepts it with the catalog.
+    inside = host.run(f"docker exec {CONTAINER} cat {MOUNTED}/interposer.yml")
+    assert inside.rc == 0 and inside.stdout == config.content_string
+    checked = host.run(f"docker exec {CONTAINER} oid interposer check-config --config {MOUNTED}/interposer.yml")
+    assert checked.rc == 0 and checked.stdout.strip() == "ok: Berlin in a federation of Berlin, Denver", checked.stderr
+    assert host.run(f"docker exec {CONTAINER} touch /etc/oid-interposer/x").rc != 0
+    catalog = yaml.safe_load(host.file(f"{OID}/catalog.yml").content_string)
+    assert sorted(catalog["locations"]) == ["Berlin", "Denver"]
+
+
+def test_a_catalog_change_reloads_without_a_restart(host, restore):
+    started = state(host)["StartedAt"]
+    assert json.loads(get(host, "/oid/v1/scope"))["locations"] == ["Berlin", "Denver"]
+
+    tasks = converge(host, oidmol_locations=["Berlin", "Denver", "Paris"])
+
+    assert tasks["Converge | The inter-DC catalog (as oid_catalog writes it)"]["changed"]
+    assert tasks["Interposer | Reload"]["changed"]
+    assert "Interposer | Restart" not in tasks
+    assert state(host)["StartedAt"] == started  # the same process...
+    scope = json.loads(get(host, "/oid/v1/scope", {"X-Scope": "{nova: *}"}))
+    assert scope["locations"] == ["Berlin", "Denver", "Paris"]  # ... serves the new catalog
+    assert scope["scope"]["compute"] == "Berlin&Denver&Paris"
+    logs = host.run(f"docker logs {CONTAINER}").stderr
+    assert "catalog reloaded: Berlin, Denver, Paris" in logs
+
+
+def test_a_configuration_change_restarts(host, restore):
+    started = state(host)["StartedAt"]
+
+    tasks = converge(host, oid_interposer_max_hops=7)
+
+    assert tasks["Interposer | Configuration"]["changed"]
+    assert not tasks["Interposer | Container"]["changed"]  # the same container...
+    assert tasks["Interposer | Restart"]["changed"]
+    assert "Interposer | Reload" not in tasks
+    after = state(host)
+    assert after["Running"] and after["StartedAt"] != started  # ... started anew
+    config = yaml.safe_load(host.file(f"{CONFIG}/interposer.yml").content_string)
+    assert config["max_hops"] == 7
+    assert json.loads(get(host, "/healthz"))["location"] == "Berlin"
+    assert wait_healthy(host) == "healthy"
