@@ -125,7 +125,9 @@ class Federation:
         self.call("DELETE", f"/compute/v2.1/servers/{server_id}", scope)
         deadline = time.monotonic() + WAIT_ACTIVE_SECONDS
         while time.monotonic() < deadline:
-            if self.call("GET", f"/compute/v2.1/servers/{server_id}", scope).status_code == 404:
+            answer = self.call("GET", f"/compute/v2.1/servers/{server_id}", scope)
+            # An admin may still see it for a while, status DELETED: it is gone.
+            if answer.status_code == 404 or answer.json()["server"]["status"] == "DELETED":
                 return
             time.sleep(1)
         raise CellFailed(f"server {server_id} not deleted within {WAIT_ACTIVE_SECONDS}s")

@@ -188,7 +188,12 @@ class ServerModule(ScopedResourceModule):
         super(ServerModule, self).__init__()
 
     def find(self, conn):
-        return conn.compute.find_server(self.params["name"], ignore_missing=True)
+        server = conn.compute.find_server(self.params["name"], ignore_missing=True)
+        # Nova still shows a deleted server to an admin for a while, status
+        # DELETED (openstacksdk's wait_for_delete stops there too): it is gone.
+        if server is not None and (server.status or "").upper() == "DELETED":
+            return None
+        return server
 
     def updates(self, resource):
         wanted = self.params["metadata"] or {}
