@@ -307,9 +307,16 @@ class ScopedResourceModule(OidModule):
     # read (a cut-off DC was not read, so it is skipped).
     references_per_location = False
 
+    # Option -> attribute of the openstacksdk resource, where their names differ.
+    attribute_names = {}
+
     def wanted(self):
         """The mutable attributes the module's options ask for."""
-        return dict((key, self.params[key]) for key in self.mutable if self.params[key] is not None)
+        return dict(
+            (self.attribute_names.get(key, key), self.params[key])
+            for key in self.mutable
+            if self.params[key] is not None
+        )
 
     def updates(self, resource):
         """The attributes that differ from the module's options."""

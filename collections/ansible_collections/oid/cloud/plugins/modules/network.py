@@ -128,6 +128,7 @@ CREATION_ONLY = dict(
 class NetworkModule(ScopedResourceModule):
     service = "network"
     mutable = tuple(ATTRIBUTES)
+    attribute_names = ATTRIBUTES
     argument_spec = dict(
         name=dict(required=True),
         state=dict(default="present", choices=["present", "absent"]),
@@ -141,13 +142,6 @@ class NetworkModule(ScopedResourceModule):
         provider_physical_network=dict(),
         provider_segmentation_id=dict(type="int"),
     )
-
-    def wanted(self):
-        return dict(
-            (attribute, self.params[option])
-            for option, attribute in ATTRIBUTES.items()
-            if self.params[option] is not None
-        )
 
     def find(self, conn):
         return conn.network.find_network(self.params["name"], ignore_missing=True)

@@ -128,6 +128,7 @@ ATTRIBUTES = dict(
 class SubnetModule(ScopedResourceModule):
     service = "network"
     mutable = tuple(ATTRIBUTES)
+    attribute_names = ATTRIBUTES
     references_per_location = True
     argument_spec = dict(
         name=dict(required=True),
@@ -146,13 +147,6 @@ class SubnetModule(ScopedResourceModule):
         required_if=[("state", "present", ("cidr",))],
         required_together=[("allocation_pool_start", "allocation_pool_end")],
     )
-
-    def wanted(self):
-        return dict(
-            (attribute, self.params[option])
-            for option, attribute in ATTRIBUTES.items()
-            if self.params[option] is not None
-        )
 
     def network_at(self, conn):
         return conn.network.find_network(self.params["network"], ignore_missing=True)
