@@ -5,7 +5,8 @@
 #   oid/lab-openstack:<hash>  Keystone, Glance, Placement, Nova, Neutron (2026.1)
 # Debian packages come from debootstrap (images/build-base.sh); Python
 # packages from a wheelhouse built on the host with the project's constraints,
-# installed with `docker build --network none`. Prints "infra=TAG openstack=TAG".
+# installed with `docker build --network none`. Prints "infra=TAG openstack=TAG"
+# (only that with OID_TAG_ONLY=1, for check mode: then only a missing base is built).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -23,6 +24,7 @@ hash_of() { (cd "$top" && cat "$@" && lab_sources | xargs sha256sum) | sha256sum
 
 build() {  # build NAME DOCKERFILE BASE TAG WHEEL-ARGS...
   local name=$1 dockerfile=$2 base=$3 tag=$4; shift 4
+  if [ -n "${OID_TAG_ONLY:-}" ]; then return; fi  # check mode: the tags, nothing built
   if docker image inspect "$tag" >/dev/null 2>&1; then return; fi
   local context; context=$(mktemp -d)
   cp "$here/$dockerfile" "$context/Dockerfile"

@@ -1,11 +1,12 @@
 """The overlay against the real kolla-ansible (22.x, the 2026.1 series; issue 7).
 
 What `site.yml` wrote for Berlin on the lab (its Kolla config dir's
-`globals.d/oid-*.yml` and the overrides under `config/`) is handed, with a
-minimal `globals.yml` and a `passwords.yml` from kolla-genpwd, to the real
+`globals.d/oid-*.yml` and the overrides under `config/`) is placed in a Kolla
+configdir, and site.yml's kolla play (roles/oid_kolla, oid_manage_kolla) writes
+Berlin's globals.yml, passwords.yml and Kolla inventory there and runs the real
 `kolla-ansible genconfig` (installed by `make kolla-venv` in .cache/venv-kolla),
 which renders keystone, glance-api, placement-api, nova-api and neutron-server
-on localhost without containers. The tests then read what Kolla rendered, and
+on this machine without containers. The tests then read what Kolla rendered, and
 the variables Kolla's roles see, evaluated by kolla-ansible itself (its CLI,
 its group_vars, its roles' defaults and vars, globals.d as it passes them).
 They fail the day a Kolla release moves a path or renames a variable the
@@ -18,6 +19,7 @@ from __future__ import annotations
 import configparser
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -68,31 +70,67 @@ def kolla_env() -> dict[str, str]:
     return env
 
 
-def kolla_configdir(source: Path, work: Path, address: str, region: str) -> Path:
-    """A Kolla config dir holding what the overlay wrote (globals.d, config/) and the minimum Kolla needs."""
-    etc = work / "etc"
-    shutil.copytree(source / "globals.d", etc / "globals.d")
-    shutil.copytree(source / "config", etc / "config")
-    globals_yml = {
-        "kolla_base_distro": "rocky",
+# This DC's Kolla globals, as an operator sets them in the inventory (oid_kolla_globals).
+KOLLA_GLOBALS = {
+    "kolla_base_distro": "rocky",
+    "neutron_external_interface": "lo",
+    "default_extra_volumes": [OPERATOR_VOLUME],
+    "enable_haproxy": False,
+    "enable_fluentd": False,
+    "enable_keystone": True,
+    "enable_glance": True,
+    "enable_placement": True,
+    "enable_nova": True,
+    "enable_neutron": True,
+}
+ADMIN_PASSWORD = "oid-compat-keystone-admin"  # noqa: S105 - a test value, set through oid_kolla_passwords
+HOST = "berlin-ctl-01"
+
+
+def kolla_inventory(work: Path, etc: Path, address: str, region: str) -> Path:
+    """Berlin as inventories/edge describes a DC, on this machine: one host in every Kolla group."""
+    groups = ["control", "network", "compute", "storage", "monitoring", "deployment"]
+    host = {
+        "ansible_connection": "local",
+        "ansible_python_interpreter": str(KOLLA_VENV / "bin" / "python3"),
+        "oid_location": "Berlin",
+        "oid_region_name": region,
         "kolla_internal_vip_address": address,
         "network_interface": "lo",
-        "neutron_external_interface": "lo",
-        "openstack_region_name": region,
+        "node_config": str(etc),
         "node_config_directory": str(work / "rendered"),
-        "default_extra_volumes": [OPERATOR_VOLUME],
-        "enable_haproxy": False,
-        "enable_fluentd": False,
-        "enable_keystone": True,
-        "enable_glance": True,
-        "enable_placement": True,
-        "enable_nova": True,
-        "enable_neutron": True,
+        "oid_manage_kolla": True,
+        "oid_kolla_venv": str(KOLLA_VENV),
+        "oid_kolla_action": "genconfig",
+        "oid_kolla_tags": TAGS,
+        "oid_kolla_environment": {"HOME": str(work), "PATH": f"{KOLLA_VENV / 'bin'}:/usr/sbin:/usr/bin:/sbin:/bin"},
+        "oid_kolla_globals": KOLLA_GLOBALS,
+        "oid_kolla_passwords": {"keystone_admin_password": ADMIN_PASSWORD},
     }
-    (etc / "globals.yml").write_text("---\n" + yaml.safe_dump(globals_yml, sort_keys=False))
-    shutil.copy(KOLLA_SHARE / "etc_examples" / "kolla" / "passwords.yml", etc / "passwords.yml")
-    run([str(KOLLA_VENV / "bin" / "kolla-genpwd"), "-p", str(etc / "passwords.yml")], work)
-    return etc
+    inventory = {
+        "all": {
+            "children": {
+                "oid_federation": {"children": {"berlin_control": None}},
+                "berlin": {
+                    "children": {
+                        f"berlin_{group}": {"hosts": {HOST: host if group == "control" else None}} for group in groups
+                    }
+                },
+            }
+        }
+    }
+    path = work / "hosts.yml"
+    path.write_text(yaml.safe_dump(inventory, sort_keys=False))
+    return path
+
+
+def site_kolla(inventory: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """site.yml's kolla play (roles/oid_kolla), as an operator runs it."""
+    argv = [str(TOP / ".venv" / "bin" / "ansible-playbook"), "-i", str(inventory), "site.yml", "--tags", "kolla"]
+    done = subprocess.run([*argv, *args], cwd=TOP, capture_output=True, text=True, timeout=900)
+    if check:
+        assert done.returncode == 0, f"{' '.join(argv)}\n{done.stdout[-8000:]}\n{done.stderr[-3000:]}"
+    return done
 
 
 def probe_playbook(work: Path) -> Path:
@@ -109,7 +147,7 @@ def probe_playbook(work: Path) -> Path:
     play = [
         {
             "name": "Probe | Kolla's variables with the overlay's",
-            "hosts": "localhost",
+            "hosts": "control",  # the DC's control host in the inventory the role wrote
             # Kolla's kolla_address filter reads the network interfaces' facts.
             "gather_facts": True,
             "gather_subset": ["!all", "network"],
@@ -134,23 +172,26 @@ def run(argv: list[str], cwd: Path, timeout: int = 600) -> subprocess.CompletedP
 
 
 def kolla_ansible(etc: Path, work: Path, *args: str) -> subprocess.CompletedProcess:
-    inventory = KOLLA_SHARE / "ansible" / "inventory" / "all-in-one"
-    python = f"ansible_python_interpreter={KOLLA_VENV / 'bin' / 'python3'}"
-    argv = [str(KOLLA_VENV / "bin" / "kolla-ansible"), "genconfig", "-i", str(inventory), "--configdir", str(etc)]
-    return run([*argv, "-e", python, *args], work)
+    """kolla-ansible genconfig on the inventory and configdir the role wrote."""
+    argv = [str(KOLLA_VENV / "bin" / "kolla-ansible"), "genconfig", "-i", str(etc / "oid-kolla-inventory")]
+    return run([*argv, "--configdir", str(etc), *args], work)
 
 
 def render(source: Path, work: Path, address: str, region: str) -> dict:
-    """kolla-ansible genconfig on the overlay's files, and Kolla's variables as its roles see them."""
-    etc = kolla_configdir(source, work, address, region)
-    kolla_ansible(etc, work, "--tags", TAGS)
+    """The overlay's files in a Kolla configdir, site.yml's kolla play running kolla-ansible
+    genconfig on them, and Kolla's variables as its roles see them."""
+    etc = work / "etc"
+    shutil.copytree(source / "globals.d", etc / "globals.d")
+    shutil.copytree(source / "config", etc / "config")
+    inventory = kolla_inventory(work, etc, address, region)
+    first = site_kolla(inventory)
     probed = work / "probed"
     probed.mkdir()
     kolla_ansible(etc, work, "-p", str(probe_playbook(work)), "-e", f"probe_output={probed}")
     variables = {}
     for role in PROBED:
         variables.update(json.loads((probed / f"{role}.json").read_text()))
-    return {"rendered": work / "rendered", "vars": variables}
+    return {"rendered": work / "rendered", "vars": variables, "etc": etc, "inventory": inventory, "first": first}
 
 
 def ini(path: Path) -> configparser.ConfigParser:
@@ -177,7 +218,7 @@ def kolla(federation, tmp_path_factory):
     interposer = catalog["locations"]["Berlin"]["interposer"]
     assert interposer == f"http://{berlin.address}:{OID['oid_interposer_port']}"
     result = render(source, tmp_path_factory.mktemp("kolla"), berlin.address, berlin.name)
-    return {**result, "interposer": interposer, "oid_dir": oid_dir}
+    return {**result, "interposer": interposer, "oid_dir": oid_dir, "address": berlin.address}
 
 
 @pytest.mark.parametrize(
@@ -273,3 +314,64 @@ def test_the_filter_code_lands_in_kollas_venv(kolla):
     venv_lib = static_map.split("=", 1)[1].split("/site-packages/")[0]  # /var/lib/kolla/venv/lib/python3
     assert SITE_PACKAGES.startswith(venv_lib) and SITE_PACKAGES.endswith("/site-packages")
     assert OID["oid_python_site_packages"].startswith(venv_lib)
+
+
+# roles/oid_kolla: what it gives kolla-ansible, and when it runs it.
+
+
+def test_the_role_writes_the_dcs_globals_from_the_inventory(kolla):
+    written = yaml.safe_load((kolla["etc"] / "globals.yml").read_text())
+    for name, value in KOLLA_GLOBALS.items():
+        assert written[name] == value
+    # Shared with the overlay's inventory variables, so that Kolla and the overlay read the same.
+    assert written["openstack_region_name"] == "Berlin"
+    assert written["kolla_internal_vip_address"] == kolla["address"]
+    assert written["node_config_directory"] == str(kolla["rendered"])
+    assert not any(name.endswith("_internal_endpoint") for name in written), "the overlay's own stay in globals.d"
+
+
+def test_the_role_keeps_the_dcs_secrets_private_and_complete(kolla):
+    path = kolla["etc"] / "passwords.yml"
+    assert path.stat().st_mode & 0o777 == 0o600
+    passwords = yaml.safe_load(path.read_text())
+    assert passwords["keystone_admin_password"] == ADMIN_PASSWORD
+    shipped = yaml.safe_load((KOLLA_SHARE / "etc_examples" / "kolla" / "passwords.yml").read_text())
+    assert set(passwords) == set(shipped), "Kolla's list of secrets, no more, no less"
+    empty = [name for name, value in passwords.items() if not value]
+    assert empty == ["docker_registry_password"], f"kolla-genpwd left {empty[:5]} empty (it keeps only that one blank)"
+
+
+def test_the_dcs_kolla_inventory_puts_its_hosts_in_kollas_groups(kolla):
+    from ansible.inventory.manager import InventoryManager
+    from ansible.parsing.dataloader import DataLoader
+
+    inventory = InventoryManager(loader=DataLoader(), sources=[str(kolla["etc"] / "oid-kolla-inventory")])
+    for group in ("control", "network", "compute", "nova-api", "glance-api", "neutron-server", "keystone"):
+        assert [host.name for host in inventory.groups[group].get_hosts()] == [HOST], group
+    host = inventory.get_host(HOST)
+    assert host.vars["ansible_connection"] == "local"
+
+
+def task_output(stdout: str, name: str) -> str:
+    """What ansible-playbook printed under the task `name`."""
+    return stdout.split(f"{name}] ", 1)[1].split("TASK [", 1)[0]
+
+
+def test_kolla_ansible_ran_and_does_not_run_again_for_nothing(kolla):
+    ran = task_output(kolla["first"].stdout, "kolla-ansible genconfig")
+    assert "changed: [berlin-ctl-01]" in ran, ran
+    assert (kolla["rendered"] / "nova-api" / "nova.conf").is_file()
+    again = site_kolla(kolla["inventory"])
+    assert re.search(r"berlin-ctl-01\s*:\s*ok=\d+\s+changed=0\s", again.stdout), again.stdout[-3000:]
+    skipped = task_output(again.stdout, "kolla-ansible genconfig")
+    assert "skipping: [berlin-ctl-01]" in skipped, "kolla-ansible ran with unchanged inputs"
+
+
+def test_the_role_refuses_globals_that_take_the_overlays_variables(kolla):
+    owned = {**KOLLA_GLOBALS, "nova_internal_endpoint": "http://elsewhere:8774/v2.1", "network_interface": "eth9"}
+    refused = site_kolla(kolla["inventory"], "-e", json.dumps({"oid_kolla_globals": owned}), check=False)
+    assert refused.returncode != 0
+    assert "sets nova_internal_endpoint, which the overlay writes in globals.d" in refused.stdout
+    assert "sets network_interface differently from the inventory" in refused.stdout
+    written = yaml.safe_load((kolla["etc"] / "globals.yml").read_text())
+    assert "nova_internal_endpoint" not in written, "nothing written once refused"

@@ -8,11 +8,12 @@ import hashlib
 import json
 import os
 import time
+from pathlib import Path
 
 import pytest
 import requests
 
-from tests.support.federation import call, interposer, recap, token
+from tests.support.federation import call, interposer, recap, site, token
 from tests.support.lab import connect, docker
 
 pytestmark = pytest.mark.lab
@@ -27,6 +28,18 @@ def test_site_yml_converges_and_reruns_unchanged(federation):
         catalog = connect(dc).identity.endpoints()
         urls = {endpoint.url for endpoint in catalog}
         assert f"{interposer(dc)}/compute/v2.1" in urls and f"{interposer(dc)}/image" in urls
+
+
+def test_check_mode_on_the_federation_runs_and_predicts_no_change(federation):
+    """`site.yml --check` on a converged federation: every task can run in check
+    mode (the image tags without a build, the shipped paste files read) and none
+    would change anything."""
+    checked = site("--check")
+    assert checked.returncode == 0, checked.stdout[-5000:] + checked.stderr[-3000:]
+    for host, counts in recap(checked.stdout).items():
+        assert counts["changed"] == 0, f"{host}: check mode predicts a change\n{checked.stdout[-4000:]}"
+    secret = Path("/var/lib/oid-lab") / federation["dcs"]["Berlin"].key / "etc" / "kolla" / "oid" / "federation-secret"
+    assert secret.stat().st_mode & 0o777 == 0o640 and secret.stat().st_gid == 42400, "the secret is root:kolla 0640"
 
 
 def interposer_metric(dc, name, **labels) -> float:
