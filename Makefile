@@ -8,7 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 COLLECTION := collections/ansible_collections/oid/cloud
-APT_PACKAGES := docker.io debootstrap haproxy iproute2 iptables libnetfilter-queue-dev
+APT_PACKAGES := docker.io podman debootstrap haproxy iproute2 iptables libnetfilter-queue-dev
 # ansible-test bootstraps pip in its sanity venvs with a script it downloads
 # from a host this machine cannot reach; ours does the same from PyPI.
 ANSIBLE_TEST_GET_PIP := $(HOME)/.ansible/test/cache/get_pip_24_2.py
@@ -107,8 +107,9 @@ build: setup
 # molecule finds them under extensions/molecule (the top has a galaxy.yml) and
 # runs ansible-playbook and pytest from PATH.
 MOLECULE := PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/molecule
+MOLECULE_SCENARIOS := oid_interposer oid_interposer_podman
 molecule: setup
-	$(MOLECULE) test -s oid_interposer
+	set -e; for scenario in $(MOLECULE_SCENARIOS); do $(MOLECULE) test -s $$scenario; done
 
 # site.yml on the lab through molecule: `oid lab up` (or converge a running lab),
 # site.yml, its re-run, checks through the interposers; `oid lab down` only if it

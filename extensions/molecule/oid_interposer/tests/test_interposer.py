@@ -157,7 +157,7 @@ def test_a_configuration_change_restarts(host, restore):
     tasks = converge(host, oid_interposer_max_hops=7)
 
     assert tasks["Interposer | Configuration"]["changed"]
-    assert not tasks["Interposer | Container"]["changed"]  # the same container...
+    assert not tasks["Interposer | Container (Docker)"]["changed"]  # the same container...
     assert tasks["Interposer | Restart"]["changed"]
     assert "Interposer | Reload" not in tasks
     after = state(host)
