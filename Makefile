@@ -90,8 +90,9 @@ demo: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/ansible-lint --offline --profile production site.yml roles playbooks inventories/edge extensions/molecule
+	$(BIN)/ansible-lint --offline --profile production site.yml remove.yml roles playbooks inventories/edge extensions/molecule
 	$(BIN)/ansible-playbook site.yml -i inventories/edge --syntax-check
+	$(BIN)/ansible-playbook remove.yml -i inventories/edge --syntax-check
 
 sanity: setup
 	cd $(COLLECTION) && $(CURDIR)/$(BIN)/ansible-test sanity --local --python 3.11
