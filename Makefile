@@ -32,6 +32,7 @@ KOLLA_PACKAGES := kolla-ansible==22.2.0 ansible==12.3.0 docker==7.2.0
 help:
 	@echo "make demo    set up (packages, venv, images) and run the main job"
 	@echo "make test    run every test: lint, ansible-test sanity, molecule, pytest"
+	@echo "make molecule       the roles' molecule scenarios (part of make test)"
 	@echo "make molecule-lab   the molecule scenario lab: site.yml on the lab (not in make test)"
 
 setup: $(VENV)/.installed $(ANSIBLE_TEST_GET_PIP) $(OPENSTACK_VENV)/.installed $(SHIPPED_WHEELS)/.downloaded $(KOLLA_VENV)/.installed
@@ -108,7 +109,7 @@ build: setup
 # molecule finds them under extensions/molecule (the top has a galaxy.yml) and
 # runs ansible-playbook and pytest from PATH.
 MOLECULE := PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/molecule
-MOLECULE_SCENARIOS := oid_interposer oid_interposer_podman
+MOLECULE_SCENARIOS := oid_interposer oid_interposer_podman oid_catalog oid_paste
 molecule: setup
 	set -e; for scenario in $(MOLECULE_SCENARIOS); do $(MOLECULE) test -s $$scenario; done
 

@@ -1,0 +1,288 @@
+"""What the role oid_paste leaves on its host and does to the API containers
+(molecule verify, testinfra).
+
+`host` is the scenario's instance, a control host of Berlin: commands run in it,
+as an operator's would on a Kolla node (its Docker client drives the machine's
+Docker, where the API containers' stand-ins run). The restart tests re-run the
+scenario's converge playbook with one variable changed, or after a file was
+edited by hand, and watch when each container was last started."""
+
+from __future__ import annotations
+
+import configparser
+import json
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import jinja2
+import pytest
+import yaml
+
+testinfra_hosts = ["ansible://oidmolpaste_host"]  # berlin-control-1, denver-control: inventory hosts only
+
+INSTANCE = "oidmolpaste_host"
+KOLLA = "/var/lib/oidmolpaste/etc/kolla"
+OID = f"{KOLLA}/oid"
+SITE_PACKAGES = "/var/lib/kolla/venv/lib/python3.11/site-packages"  # group_vars/oid_federation.yml
+SECRET = "oidmolpaste-federation-secret-0123456789"
+CHECKOUT = Path(__file__).resolve().parents[4]
+# service: (its container, the paste file it ships, where the service reads oid's file)
+SERVICES = {
+    "nova-api": ("oidmolpaste_nova_api", "/etc/nova/api-paste.ini", "/etc/nova/api-paste.ini"),
+    "glance-api": ("oidmolpaste_glance_api", "/etc/glance/glance-api-paste.ini", "/etc/oid/glance-api-paste.ini"),
+    "neutron-server": ("oidmolpaste_neutron_server", "/etc/neutron/api-paste.ini", "/etc/oid/neutron-server-paste.ini"),
+}
+CONTAINERS = [container for container, _, _ in SERVICES.values()]
+FILTER_CODE = ["__init__.py", "scope.py", "policy.py", "paste/__init__.py", "paste/filters.py"]
+RESTART = "Paste | Restart the API services whose filters, code, catalog, accounts or secret changed"
+
+# Run in an API container: load oid's two filters from the paste file the service
+# reads, as paste.deploy does when the service starts, and pass a request through
+# oid_scope. Prints where the code came from and what the filters made of their files.
+LOAD_FILTERS = """
+import json, sys
+import webob
+from paste.deploy import loadfilter
+seen = {}
+def app(environ, start_response):
+    seen["scope"] = environ["oid.scope"].canonical()
+    start_response("200 OK", [])
+    return [b""]
+path = "config:" + sys.argv[1]
+scope = loadfilter(path, name="oid_scope")(app)
+auth = loadfilter(path, name="oid_auth")(app)
+webob.Request.blank("/", headers={"X-Scope": "{glance: Denver}"}).get_response(scope)
+print(json.dumps({"code": sys.modules[type(scope).__module__].__file__, "here": scope.here,
+                  "secret": scope.secret, "scope": seen["scope"], "keystones": sorted(auth.accounts)}))
+"""
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def shipped(host, service: str) -> str:
+    """The paste file the service's image ships (the image its container runs)."""
+    container, path, _ = SERVICES[service]
+    image = host.docker(container).inspect()["Config"]["Image"]
+    result = host.run(f"docker run --rm --network none --pull never --entrypoint cat {image} {path}")
+    assert result.rc == 0, result.stderr
+    return result.stdout
+
+
+def ini(text: str) -> configparser.RawConfigParser:
+    # [DEFAULT] as a section like the others: its options are not mixed into the others'.
+    parser = configparser.RawConfigParser(strict=False, default_section="oidmolpaste: none")
+    parser.optionxform = str  # keys as written
+    parser.read_string(text)
+    return parser
+
+
+def pipelines(parser: configparser.RawConfigParser) -> dict[str, list[str]]:
+    """Every pipeline of a paste file: [pipeline:*] pipeline, and [composite:*] values
+    that are pipelines (nova, glance and neutron keep their keystone ones there)."""
+    found = {}
+    for section in parser.sections():
+        for key, value in parser.items(section):
+            if section.startswith("pipeline:") and key == "pipeline":
+                found[f"{section} {key}"] = value.split()
+            elif section.startswith("composite:") and key not in ("use", "paste.composite_factory") and key[0] != "/":
+                found[f"{section} {key}"] = value.split()
+    return found
+
+
+def started(host) -> dict[str, str]:
+    return {container: host.docker(container).inspect()["State"]["StartedAt"] for container in CONTAINERS}
+
+
+def converge(**extra_vars) -> dict[str, dict]:
+    """Re-run the scenario's converge with extra variables; {task or handler name: its result on the host}."""
+    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json")
+    command = [
+        str(Path(sys.executable).with_name("ansible-playbook")),
+        "-i", str(Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent),
+        str(Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"]) / "converge.yml"),
+    ]  # fmt: skip
+    if extra_vars:
+        command += ["-e", json.dumps(extra_vars)]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    report = json.loads(result.stdout)
+    return {  # a role's tasks are named "<role> : <name>"
+        task["task"]["name"].split(" : ", 1)[-1]: task["hosts"][INSTANCE]
+        for play in report["plays"]
+        for task in play["tasks"]
+        if INSTANCE in task["hosts"]
+    }
+
+
+def restarted(tasks: dict[str, dict]) -> list[str]:
+    """The containers the role's restart task restarted (`docker restart <name>`)."""
+    return sorted(item["cmd"][-1] for item in tasks[RESTART].get("results", []) if not item.get("skipped"))
+
+
+@pytest.fixture
+def restore(host):
+    """Put the scenario back in its converged state after a test that changed it."""
+    yield
+    converge()
+
+
+# ---------------------------------------------------------------- files
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_the_paste_file_is_the_shipped_one_with_oid_s_filters(host, service):
+    original = shipped(host, service)
+    written = host.file(f"{OID}/{service}-paste.ini")
+    assert written.mode == 0o644 and written.user == "root"
+    text = written.content_string
+
+    # Every pipeline that authenticated with authtoken has oid_scope, oid_auth in its
+    # place; nothing else changed, the two filters' sections come last.
+    before, added, after = text.partition("\n# Added by oid:")
+    assert added, "oid's filter sections are missing"
+    assert before.replace(" oid_scope oid_auth ", " authtoken ") == original
+    old, new = pipelines(ini(original)), pipelines(ini(text))
+    with_authtoken = {name for name, words in old.items() if "authtoken" in words}
+    assert with_authtoken, "the shipped file has no authtoken pipeline to check"
+    assert set(new) == set(old)
+    for name, words in new.items():
+        if name in with_authtoken:
+            at = old[name].index("authtoken")
+            assert words == old[name][:at] + ["oid_scope", "oid_auth"] + old[name][at + 1 :], name
+        else:
+            assert words == old[name], name
+
+    # The filters' options: the files the containers mount at /etc/oid, this DC,
+    # and what the shipped authtoken filter set (e.g. glance's delay_auth_decision).
+    parser = ini(text)
+    authtoken = {k: v for k, v in ini(original).items("filter:authtoken") if k != "paste.filter_factory"}
+    common = {
+        "oid_catalog": "/etc/oid/catalog.yml",
+        "oid_location": "Berlin",
+        "oid_federation_secret_file": "/etc/oid/federation-secret",
+        **authtoken,
+    }
+    assert dict(parser.items("filter:oid_scope")) == {
+        "paste.filter_factory": "oid.paste.filters:scope_filter_factory",
+        **common,
+    }
+    assert dict(parser.items("filter:oid_auth")) == {
+        "paste.filter_factory": "oid.paste.filters:auth_filter_factory",
+        "oid_keystones": "/etc/oid/keystones.yml",
+        **common,
+    }
+
+
+def test_glance_and_neutron_are_pointed_at_oid_s_file_and_the_operator_s_options_stay(host):
+    glance = ini(host.file(f"{KOLLA}/config/glance/glance-api.conf").content_string)
+    assert dict(glance.items("paste_deploy")) == {"flavor": "keystone", "config_file": "/etc/oid/glance-api-paste.ini"}
+    assert glance.get("DEFAULT", "debug") == "True"
+    neutron = ini(host.file(f"{KOLLA}/config/neutron/neutron-server.conf").content_string)
+    assert dict(neutron.items("DEFAULT")) == {"debug": "True", "api_paste_config": "/etc/oid/neutron-server-paste.ini"}
+    # nova-api gets the file mounted over its own instead (uWSGI reads no other): no override.
+    assert not host.file(f"{KOLLA}/config/nova").exists
+
+
+def test_kolla_s_extra_volumes_add_oid_s_mounts_to_the_operator_s(host):
+    variables = yaml.safe_load(host.file(f"{KOLLA}/globals.d/oid-paste.yml").content_string)
+    assert sorted(variables) == ["glance_api_extra_volumes", "neutron_server_extra_volumes", "nova_api_extra_volumes"]
+    oid_mounts = [f"{OID}/:/etc/oid/:ro", f"{OID}/python/oid/:{SITE_PACKAGES}/oid/:ro"]
+    operator = ["/srv/operator:/srv/operator:ro"]
+    environment = jinja2.Environment()
+    for variable, inherited, extra in (
+        ("nova_api_extra_volumes", "nova_extra_volumes", [f"{OID}/nova-api-paste.ini:/etc/nova/api-paste.ini:ro"]),
+        ("glance_api_extra_volumes", "glance_extra_volumes", []),
+        ("neutron_server_extra_volumes", "neutron_extra_volumes", []),
+    ):
+        # Evaluated as Kolla evaluates its variables, with an operator's own volumes.
+        expression = variables[variable].strip().removeprefix("{{").removesuffix("}}")
+        assert environment.compile_expression(expression)(**{inherited: operator}) == operator + oid_mounts + extra
+
+
+def test_the_filter_code_is_the_checkout_s(host):
+    for name in FILTER_CODE:
+        copied = host.file(f"{OID}/python/oid/{name}")
+        assert copied.mode == 0o644, name
+        assert copied.content_string == (CHECKOUT / "src" / "oid" / name).read_text(), name
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_the_api_container_loads_oid_s_filters_from_its_mounts(host, service):
+    """In the API image, from the file the service reads (nova: mounted over its own)."""
+    container, _, reads = SERVICES[service]
+    inside = host.run(f"docker exec {container} cat {reads}")
+    assert inside.rc == 0 and inside.stdout == host.file(f"{OID}/{service}-paste.ini").content_string
+    result = host.run(f"printf %s {shlex.quote(LOAD_FILTERS)} | docker exec -i {container} python - {reads}")
+    assert result.rc == 0, result.stderr
+    loaded = json.loads(result.stdout)
+    assert loaded == {
+        "code": f"{SITE_PACKAGES}/oid/paste/filters.py",  # the copied code, not the image's
+        "here": "Berlin",
+        "secret": SECRET,
+        "scope": '{"compute":"Berlin","identity":"Berlin","image":"Denver","network":"Berlin","placement":"Berlin"}',
+        "keystones": ["Denver"],  # Berlin's account at every other DC's Keystone
+    }
+
+
+# ---------------------------------------------------------------- restarts
+
+
+def test_an_unchanged_converge_restarts_nothing(host):
+    before = started(host)
+
+    tasks = converge()
+
+    assert restarted(tasks) == [] and not tasks[RESTART].get("changed")
+    assert [name for name, outcome in tasks.items() if outcome.get("changed")] == []
+    assert started(host) == before
+
+
+def test_a_new_secret_or_catalog_restarts_every_api_service(host, restore):
+    """The filters read the catalog, the accounts and the federation secret when the
+    service starts: a change of any restarts every API service that mounts them."""
+    before = started(host)
+    tasks = converge(oid_federation_secret="oidmolpaste-another-secret-9876543210")
+    assert tasks["Catalog | The federation secret (interposers and filters trust X-Oid-* headers only with it)"][
+        "changed"
+    ]
+    assert not tasks["Catalog | The inter-DC catalog (the same on every DC)"]["changed"]
+    assert restarted(tasks) == sorted(CONTAINERS)
+    after = started(host)
+    assert all(after[c] != before[c] for c in CONTAINERS), (before, after)
+    assert all(host.docker(c).is_running for c in CONTAINERS)
+
+    tasks = converge(
+        oid_federation_secret="oidmolpaste-another-secret-9876543210", oid_link_connect_timeouts={"Denver": 9.0}
+    )
+    assert tasks["Catalog | The inter-DC catalog (the same on every DC)"]["changed"]
+    assert not tasks["Catalog | The federation secret (interposers and filters trust X-Oid-* headers only with it)"][
+        "changed"
+    ]
+    paste_files = tasks["Paste | The same file with oid_scope and oid_auth in every authtoken pipeline"]["results"]
+    assert not any(result["changed"] for result in paste_files)  # only the catalog changed
+    assert restarted(tasks) == sorted(CONTAINERS)
+    again = started(host)
+    assert all(again[c] != after[c] for c in CONTAINERS), (after, again)
+    inside = host.run("docker exec oidmolpaste_glance_api cat /etc/oid/catalog.yml")
+    assert yaml.safe_load(inside.stdout)["locations"]["Denver"]["connect_timeout"] == 9.0
+
+
+def test_a_paste_file_edited_by_hand_is_put_back_and_only_its_service_restarts(host):
+    path = f"{OID}/neutron-server-paste.ini"
+    expected = host.file(path).content_string
+    assert host.run(f"echo '# edited by hand' >> {path}").rc == 0
+    before = started(host)
+
+    tasks = converge()
+
+    assert host.file(path).content_string == expected
+    assert restarted(tasks) == ["oidmolpaste_neutron_server"]
+    after = started(host)
+    assert after["oidmolpaste_neutron_server"] != before["oidmolpaste_neutron_server"]
+    assert {c: after[c] for c in CONTAINERS if c != "oidmolpaste_neutron_server"} == {
+        c: before[c] for c in CONTAINERS if c != "oidmolpaste_neutron_server"
+    }
