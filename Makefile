@@ -32,8 +32,8 @@ KOLLA_PACKAGES := kolla-ansible==22.2.0 ansible==12.3.0 docker==7.2.0
 help:
 	@echo "make demo    set up (packages, venv, images) and run the main job"
 	@echo "make test    run every test: lint, ansible-test sanity, molecule, pytest"
-	@echo "make molecule       the roles' molecule scenarios (part of make test)"
-	@echo "make molecule-lab   the molecule scenario lab: site.yml on the lab (not in make test)"
+	@echo "make molecule       every molecule scenario: the roles' and the lab's (part of make test)"
+	@echo "make molecule-lab   the molecule scenario lab alone: site.yml on the lab"
 
 setup: $(VENV)/.installed $(ANSIBLE_TEST_GET_PIP) $(OPENSTACK_VENV)/.installed $(SHIPPED_WHEELS)/.downloaded $(KOLLA_VENV)/.installed
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -109,13 +109,14 @@ build: setup
 # molecule finds them under extensions/molecule (the top has a galaxy.yml) and
 # runs ansible-playbook and pytest from PATH.
 MOLECULE := PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/molecule
-MOLECULE_SCENARIOS := oid_interposer oid_interposer_podman oid_catalog oid_paste
+# lab last: it brings the lab up and takes it down again (pytest's lab tests start from nothing).
+MOLECULE_SCENARIOS := oid_interposer oid_interposer_podman oid_catalog oid_paste lab
 molecule: setup
 	set -e; for scenario in $(MOLECULE_SCENARIOS); do $(MOLECULE) test -s $$scenario; done
 
 # site.yml on the lab through molecule: `oid lab up` (or converge a running lab),
 # site.yml, its re-run, checks through the interposers; `oid lab down` only if it
-# brought the lab up. Not in `make test`: tests/overlay covers the same and more.
+# brought the lab up. Also the last scenario of `make molecule`.
 molecule-lab: setup
 	$(MOLECULE) test -s lab
 
