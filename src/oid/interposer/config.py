@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import yaml
@@ -129,4 +131,61 @@ class Routes:
         local = self.local_endpoint(service)
         if local:
             bases.append(local)
-        return sorted(bases, key=len, reverse=True)  # longest first: no partial rewrite
+        return bases
+
+    def rewriter(self, service: str) -> UrlRewriter:
+        """The rewriter of ``service``'s answers, built once per catalog (a
+        reload makes new Routes): every answer of an '&' over hundreds of
+        locations uses it."""
+        return self._rewriters[service]
+
+    @cached_property
+    def _rewriters(self) -> dict[str, UrlRewriter]:
+        return {service: UrlRewriter(self.upstream_bases(service)) for service in SERVICE_PREFIXES}
+
+
+ORIGIN = re.compile(rb"https?://[^/?#\"\s]+")
+ORIGIN_END = re.compile(r"[/?#]")
+BOUNDARY = ("/", "?", "#")
+
+
+def origin_of(url: str) -> str:
+    """``http://host:port/path`` -> ``http://host:port``."""
+    end = ORIGIN_END.search(url, url.find("://") + 3)
+    return url if end is None else url[: end.start()]
+
+
+class UrlRewriter:
+    """Replaces upstream URL prefixes by this interposer's own. The prefixes
+    are grouped by origin, so a string costs one dict lookup whatever the
+    number of locations (a scan over every prefix made an '&' over N
+    locations cost N² string comparisons)."""
+
+    def __init__(self, bases: list[str]):
+        self.by_origin: dict[str, list[str]] = {}
+        for base in sorted(set(bases), key=len, reverse=True):  # longest first: no partial rewrite
+            self.by_origin.setdefault(origin_of(base), []).append(base)
+        self._origins = {origin.encode() for origin in self.by_origin}
+
+    def mentions(self, raw: bytes) -> bool:
+        """Whether a body carries any upstream URL (if not, it is relayed as is)."""
+        return any(match.group() in self._origins for match in ORIGIN.finditer(raw))
+
+    def url(self, value: str, own: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            return value
+        for base in self.by_origin.get(origin_of(value), ()):
+            # A whole prefix only: .../compute is not a prefix of .../computers.
+            if value.startswith(base) and (len(value) == len(base) or value[len(base)] in BOUNDARY):
+                return own + value[len(base) :]
+        return value
+
+    def rewrite(self, value, own: str):
+        """Every upstream URL in a JSON value rewritten to ``own``."""
+        if isinstance(value, str):
+            return self.url(value, own)
+        if isinstance(value, list):
+            return [self.rewrite(item, own) for item in value]
+        if isinstance(value, dict):
+            return {key: self.rewrite(item, own) for key, item in value.items()}
+        return value

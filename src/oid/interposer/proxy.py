@@ -27,7 +27,7 @@ from aiohttp import web
 
 from oid import policy
 from oid.interposer import metrics
-from oid.interposer.config import SERVICE_PREFIXES, Routes, Settings
+from oid.interposer.config import SERVICE_PREFIXES, Routes, Settings, UrlRewriter
 from oid.interposer.health import Health
 from oid.scope import (
     LOCATION_KEY,
@@ -101,28 +101,14 @@ def split_token(value: str | None) -> tuple[str | None, str | None]:
     return token, scope
 
 
-def rewrite_urls(value, bases: list[str], own: str):
-    """Replace upstream URL prefixes by this interposer's, through a JSON value."""
-    if isinstance(value, str):
-        for base in bases:
-            if value.startswith(base):
-                return own + value[len(base) :]
-        return value
-    if isinstance(value, list):
-        return [rewrite_urls(item, bases, own) for item in value]
-    if isinstance(value, dict):
-        return {key: rewrite_urls(item, bases, own) for key, item in value.items()}
-    return value
-
-
 class Upstream:
     """One answer from one location, body not read yet."""
 
-    def __init__(self, location: str, response: aiohttp.ClientResponse, bases: list[str]):
+    def __init__(self, location: str, response: aiohttp.ClientResponse, rewriter: UrlRewriter):
         self.location = location
         self.response = response
         self.status = response.status
-        self.bases = bases
+        self.rewriter = rewriter
 
     def is_json(self) -> bool:
         return self.response.content_type == "application/json"
@@ -361,7 +347,7 @@ class Call:
         metrics.BREAKER.labels(location=location).set(health.state(location))
         if response.status >= 500:
             metrics.FAILURES.labels(service=self.service, location=location, reason=str(response.status)).inc()
-        return Upstream(location, response, self.routes.upstream_bases(self.service))
+        return Upstream(location, response, self.routes.rewriter(self.service))
 
     # -- one location: stream both ways ---------------------------------------
 
@@ -384,9 +370,9 @@ class Call:
             if upstream.is_json() and (upstream.response.content_length or 0) <= self.settings.max_json_bytes:
                 raw = await upstream.raw(self.settings.max_json_bytes)
                 # Parse and rewrite only what carries an upstream URL.
-                if any(base.encode() in raw for base in upstream.bases):
+                if upstream.rewriter.mentions(raw):
                     headers.pop("Content-Type", None)
-                    body = rewrite_urls(json.loads(raw), upstream.bases, self.own_base)
+                    body = upstream.rewriter.rewrite(json.loads(raw), self.own_base)
                     return web.json_response(body, status=upstream.status, headers=headers, dumps=compact_json)
                 return web.Response(body=raw, status=upstream.status, headers=headers)
             response = web.StreamResponse(status=upstream.status, headers=headers)
@@ -403,7 +389,7 @@ class Call:
     def response_headers(self, upstream: Upstream) -> dict[str, str]:
         headers = {key: value for key, value in upstream.response.headers.items() if key.lower() not in HOP_BY_HOP}
         if "Location" in headers:
-            headers["Location"] = rewrite_urls(headers["Location"], upstream.bases, self.own_base)
+            headers["Location"] = upstream.rewriter.url(headers["Location"], self.own_base)
         headers[LOCATION_HEADER] = upstream.response.headers.get(LOCATION_HEADER, upstream.location)
         headers.setdefault(REQUEST_ID_HEADER, self.request_id)
         return headers
@@ -448,7 +434,7 @@ class Call:
         try:
             for location, upstream in result.values:
                 body = await upstream.json(self.settings.max_json_bytes) if upstream.is_json() else None
-                bodies.append((location, rewrite_urls(body, upstream.bases, self.own_base)))
+                bodies.append((location, upstream.rewriter.rewrite(body, self.own_base)))
         finally:
             for _location, upstream in result.values:
                 upstream.release()
