@@ -8,15 +8,16 @@ scenario's converge playbook with one thing changed and put it back afterwards."
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import requests
 import yaml
+
+# The verifiers' shared helpers (extensions/molecule/shared/).
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
+from converge import converge as run_converge  # noqa: E402
 
 testinfra_hosts = ["ansible://oidmolcat_berlin"]  # Denver and Paris are inventory hosts only
 
@@ -125,25 +126,7 @@ def oid_users() -> dict[str, dict]:
 
 def converge(extra_inventory: str | None = None, **extra_vars) -> dict[str, dict[str, dict]]:
     """Re-run the scenario's converge; {host: {task or handler name: its result there}}."""
-    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json")
-    command = [
-        str(Path(sys.executable).with_name("ansible-playbook")),
-        "-i", str(Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent),
-        str(Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"]) / "converge.yml"),
-    ]  # fmt: skip
-    if extra_inventory:
-        command += ["-i", extra_inventory]
-    if extra_vars:
-        command += ["-e", json.dumps(extra_vars)]
-    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    report = json.loads(result.stdout)
-    hosts: dict[str, dict[str, dict]] = {}
-    for play in report["plays"]:
-        for task in play["tasks"]:
-            for name, outcome in task["hosts"].items():  # a role's tasks are named "<role> : <name>"
-                hosts.setdefault(name, {})[task["task"]["name"].split(" : ", 1)[-1]] = outcome
-    return hosts
+    return run_converge(extra_vars=extra_vars, extra_inventory=extra_inventory)
 
 
 @pytest.fixture

@@ -8,14 +8,16 @@ variable changed and watch what the role does to the running container."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
 import yaml
+
+# The verifiers' shared helpers (extensions/molecule/shared/).
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
+from converge import converge as run_converge  # noqa: E402
 
 CONTAINER = "oidmol_oid_interposer"
 INSTANCE = "oidmol_host"
@@ -57,22 +59,7 @@ def converge(host, **extra_vars) -> dict:
     The image stays the running one (the role's build command prints its tag), so that the
     variables are the only change even if the checkout's sources moved since converge."""
     extra_vars.setdefault("oid_interposer_build_command", f"echo {host.docker(CONTAINER).inspect()['Config']['Image']}")
-    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json")
-    command = [
-        str(Path(sys.executable).with_name("ansible-playbook")),
-        "-i", str(Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent),
-        str(Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"]) / "converge.yml"),
-    ]  # fmt: skip
-    command += ["-e", json.dumps(extra_vars)]
-    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    report = json.loads(result.stdout)
-    return {  # a role's tasks are named "<role> : <name>"
-        task["task"]["name"].split(" : ", 1)[-1]: task["hosts"][INSTANCE]
-        for play in report["plays"]
-        for task in play["tasks"]
-        if INSTANCE in task["hosts"]
-    }
+    return run_converge(extra_vars=extra_vars)[INSTANCE]
 
 
 @pytest.fixture

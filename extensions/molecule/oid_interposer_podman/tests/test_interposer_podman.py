@@ -15,6 +15,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+# The verifiers' shared helpers (extensions/molecule/shared/).
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
+from converge import converge as run_converge  # noqa: E402
+
 CONTAINER = "oidpod_oid_interposer"
 HOST = "oidpod_host"
 URL = "http://127.0.0.1:8790"
@@ -44,22 +48,8 @@ def inspect() -> dict:
 def converge(**extra_vars) -> dict:
     """Re-run the converge with extra variables; {task or handler name: its result}."""
     extra_vars.setdefault("oid_interposer_build_command", f"echo {inspect()['ImageName']}")
-    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json")
-    command = [
-        str(Path(sys.executable).with_name("ansible-playbook")),
-        "-i", str(Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent),
-        str(Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"]).parent / "oid_interposer" / "converge.yml"),
-        "-e", json.dumps(extra_vars),
-    ]  # fmt: skip
-    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    report = json.loads(result.stdout)
-    return {
-        task["task"]["name"].split(" : ", 1)[-1]: task["hosts"][HOST]
-        for play in report["plays"]
-        for task in play["tasks"]
-        if HOST in task["hosts"]
-    }
+    playbook = Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"]).parent / "oid_interposer" / "converge.yml"
+    return run_converge(playbook, extra_vars)[HOST]
 
 
 @pytest.fixture

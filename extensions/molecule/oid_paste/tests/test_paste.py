@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import configparser
 import json
-import os
 import shlex
-import subprocess
 import sys
 from pathlib import Path
 
 import jinja2
 import pytest
 import yaml
+
+# The verifiers' shared helpers (extensions/molecule/shared/).
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
+from converge import converge as run_converge  # noqa: E402
 
 testinfra_hosts = ["ansible://oidmolpaste_host"]  # berlin-control-1, denver-control: inventory hosts only
 
@@ -99,23 +101,7 @@ def started(host) -> dict[str, str]:
 
 def converge(**extra_vars) -> dict[str, dict]:
     """Re-run the scenario's converge with extra variables; {task or handler name: its result on the host}."""
-    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json")
-    command = [
-        str(Path(sys.executable).with_name("ansible-playbook")),
-        "-i", str(Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent),
-        str(Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"]) / "converge.yml"),
-    ]  # fmt: skip
-    if extra_vars:
-        command += ["-e", json.dumps(extra_vars)]
-    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    report = json.loads(result.stdout)
-    return {  # a role's tasks are named "<role> : <name>"
-        task["task"]["name"].split(" : ", 1)[-1]: task["hosts"][INSTANCE]
-        for play in report["plays"]
-        for task in play["tasks"]
-        if INSTANCE in task["hosts"]
-    }
+    return run_converge(extra_vars=extra_vars)[INSTANCE]
 
 
 def restarted(tasks: dict[str, dict]) -> list[str]:
