@@ -2,7 +2,9 @@
 """Benchmark of the interposer on loopback; every figure is a ratio measured in the same run.
 
 1. added latency per request: direct vs HAProxy (plain routing) vs interposer;
-2. `&` over N simulated locations answering after 50 ms: time over N=1;
+2. `&` over N simulated locations answering after 50 ms: time over N=1, and
+   over the client sending the same N requests at once itself (what the
+   simulated DCs cost on this machine's cores, without the interposer);
 3. `|` whose first location is blackholed (iptables DROP on 127.0.0.2):
    first request and the following ones, against calling the second directly;
 4. streaming a download through the interposer: throughput over direct, and
@@ -172,9 +174,28 @@ async def bench_latency(procs, workdir, count):
         print(" (haproxy not installed)")
 
 
+async def fanned_out(url: str, width: int, rounds: int) -> list[float]:
+    """The client itself sends ``width`` requests at once, ``rounds`` times: what
+    the simulated DCs cost without the interposer (they share this machine's cores)."""
+    samples = []
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+
+        async def one():
+            async with session.get(url) as response:
+                await response.read()
+                assert response.status == 200, response.status
+
+        for _ in range(rounds + 1):  # the first round opens the connections
+            started = time.perf_counter()
+            await asyncio.gather(*(one() for _ in range(width)))
+            samples.append(time.perf_counter() - started)
+    return samples[1:]
+
+
 async def bench_fanout(procs, workdir, widths, rounds):
     api = backend(procs)
     print(f"\n2. '&' over N simulated locations, each answering after 50 ms (median of {rounds})")
+    print("   straight: the client sends the N requests at once to the simulated DCs itself")
     base = None
     for width in widths:
         names = [f"dc{i:03d}" for i in range(width)]
@@ -186,8 +207,14 @@ async def bench_fanout(procs, workdir, widths, rounds):
         url = f"http://127.0.0.1:{entry}/compute/v2.1/servers?delay=0.05"
         await latencies(url, 2, headers={"X-Scope": scope})
         median = statistics.median(await latencies(url, rounds, headers={"X-Scope": scope}))
+        straight = statistics.median(
+            await fanned_out(f"http://127.0.0.1:{api}/compute/v2.1/servers?delay=0.05", width, rounds)
+        )
         base = base or median
-        print(f"   N={width:<4} {median * 1e3:8.1f} ms   {median / base:.2f}x of N=1")
+        print(
+            f"   N={width:<4} {median * 1e3:8.1f} ms   {median / base:.2f}x of N=1"
+            f"   straight {straight * 1e3:6.1f} ms   interposer {median / straight:.2f}x straight"
+        )
         proc.terminate()
         proc.wait(timeout=10)
 
