@@ -272,3 +272,17 @@ def test_a_paste_file_edited_by_hand_is_put_back_and_only_its_service_restarts(h
     assert {c: after[c] for c in CONTAINERS if c != "oidmolpaste_neutron_server"} == {
         c: before[c] for c in CONTAINERS if c != "oidmolpaste_neutron_server"
     }
+
+
+def test_a_container_name_that_matches_nothing_is_reported_not_hidden(host, restore):
+    """A service with no container here (not deployed yet, or a wrong container_name or
+    prefix) restarts nothing and is named in the converge's output, instead of passing silently."""
+    before = started(host)
+    tasks = converge(
+        oid_container_name_prefix="oidmolpaste_wrong_", oid_federation_secret="oidmolpaste-a-third-secret-0123456789"
+    )
+    assert restarted(tasks) == []
+    message = tasks["Paste | Say which services have no container here (a wrong container_name would show here)"]["msg"]
+    for container in CONTAINERS:
+        assert container.replace("oidmolpaste_", "oidmolpaste_wrong_") in message, message
+    assert started(host) == before
