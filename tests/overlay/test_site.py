@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import requests
+import yaml
 
 from tests.support.federation import call, interposer, recap, site, token
 from tests.support.lab import connect, docker
@@ -40,6 +41,32 @@ def test_check_mode_on_the_federation_runs_and_predicts_no_change(federation):
         assert counts["changed"] == 0, f"{host}: check mode predicts a change\n{checked.stdout[-4000:]}"
     secret = Path("/var/lib/oid-lab") / federation["dcs"]["Berlin"].key / "etc" / "kolla" / "oid" / "federation-secret"
     assert secret.stat().st_mode & 0o777 == 0o640 and secret.stat().st_gid == 42400, "the secret is root:kolla 0640"
+
+
+def started_at(container: str) -> str:
+    return docker("inspect", "--format", "{{.State.StartedAt}}", container).stdout.strip()
+
+
+def test_tags_catalog_applies_a_changed_catalog(federation):
+    """`site.yml --tags catalog` with a changed catalog: every interposer re-reads it
+    (SIGHUP, not a restart) and the API services, whose filters read it when they
+    start, restart. (The interposer's handlers once failed here: the role's own
+    tasks, which they read, do not run under this tag.)"""
+    interposer_name, glance_name = "oidlab_berlin_oid_interposer", "oidlab_berlin_glance_api"
+    before = {name: started_at(name) for name in (interposer_name, glance_name)}
+    since = str(int(time.time()) - 1)
+    changed = site("--tags", "catalog", "-e", json.dumps({"oid_link_connect_timeouts": {"Paris": 4.5}}))
+    try:
+        assert changed.returncode == 0, changed.stdout[-5000:] + changed.stderr[-3000:]
+        assert started_at(interposer_name) == before[interposer_name], "the interposer was restarted"
+        assert started_at(glance_name) != before[glance_name], "glance-api's filters kept the old catalog"
+        inside = docker("exec", interposer_name, "cat", "/etc/oid/catalog.yml").stdout
+        assert yaml.safe_load(inside)["locations"]["Paris"]["connect_timeout"] == 4.5
+        logs = docker("logs", "--since", since, interposer_name)
+        assert "catalog reloaded" in logs.stdout + logs.stderr
+    finally:
+        restored = site("--tags", "catalog")
+        assert restored.returncode == 0, restored.stdout[-5000:] + restored.stderr[-3000:]
 
 
 def interposer_metric(dc, name, **labels) -> float:

@@ -11,10 +11,14 @@ from pathlib import Path
 
 
 def converge(
-    playbook: Path | None = None, extra_vars: dict | None = None, extra_inventory: str | None = None
+    playbook: Path | None = None,
+    extra_vars: dict | None = None,
+    extra_inventory: str | None = None,
+    args: tuple[str, ...] = (),
 ) -> dict[str, dict[str, dict]]:
     """Run ``playbook`` (default: the scenario's converge.yml) on the scenario's
-    inventory; {host: {task or handler name: its result there}}."""
+    inventory, with ansible-playbook's ``args`` (--tags, ...); {host: {task or
+    handler name: its result there}}."""
     playbook = playbook or Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"]) / "converge.yml"
     command = [
         str(Path(sys.executable).with_name("ansible-playbook")),
@@ -25,6 +29,7 @@ def converge(
         command += ["-i", extra_inventory]
     if extra_vars:
         command += ["-e", json.dumps(extra_vars)]
+    command += args
     env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json")
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]

@@ -99,9 +99,10 @@ def started(host) -> dict[str, str]:
     return {container: host.docker(container).inspect()["State"]["StartedAt"] for container in CONTAINERS}
 
 
-def converge(**extra_vars) -> dict[str, dict]:
-    """Re-run the scenario's converge with extra variables; {task or handler name: its result on the host}."""
-    return run_converge(extra_vars=extra_vars)[INSTANCE]
+def converge(*args: str, **extra_vars) -> dict[str, dict]:
+    """Re-run the scenario's converge with ansible-playbook's args and extra variables;
+    {task or handler name: its result on the host}."""
+    return run_converge(extra_vars=extra_vars, args=args)[INSTANCE]
 
 
 def restarted(tasks: dict[str, dict]) -> list[str]:
@@ -286,3 +287,15 @@ def test_a_container_name_that_matches_nothing_is_reported_not_hidden(host, rest
     for container in CONTAINERS:
         assert container.replace("oidmolpaste_", "oidmolpaste_wrong_") in message, message
     assert started(host) == before
+
+
+def test_tags_catalog_alone_restarts_the_filters_that_read_the_catalog(host, restore):
+    """`site.yml --tags catalog` (site.yml tags the roles: catalog, paste): the paste files
+    are not rewritten, yet the API services restart to read the new catalog."""
+    before = started(host)
+    tasks = converge("--tags", "catalog", oid_link_connect_timeouts={"Denver": 8.0})
+    assert tasks["Catalog | The inter-DC catalog (the same on every DC)"]["changed"]
+    assert "Paste | The same file with oid_scope and oid_auth in every authtoken pipeline" not in tasks
+    assert restarted(tasks) == sorted(CONTAINERS)
+    after = started(host)
+    assert all(after[c] != before[c] for c in CONTAINERS), (before, after)
