@@ -110,7 +110,7 @@ build: setup
 # runs ansible-playbook and pytest from PATH.
 MOLECULE := PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/molecule
 # lab last: it brings the lab up and takes it down again (pytest's lab tests start from nothing).
-MOLECULE_SCENARIOS := oid_interposer oid_interposer_podman oid_catalog oid_paste lab
+MOLECULE_SCENARIOS := oid_interposer oid_interposer_podman oid_catalog oid_paste oid_kolla lab
 molecule: setup
 	set -e; for scenario in $(MOLECULE_SCENARIOS); do $(MOLECULE) test -s $$scenario; done
 
