@@ -259,8 +259,7 @@ async def bench_fallback(procs, workdir, rounds):
     print(f"   Paris directly          {direct * 1e3:8.3f} ms   1.00x")
     print(f"   first request           {first * 1e3:8.1f} ms   {first / direct:.0f}x (one connect timeout)")
     print(f"   following (median)      {following * 1e3:8.3f} ms   {following / direct:.2f}x")
-    batch = rounds // 5
-    print(f"   first {batch} after it   {first_batch * 1e3:8.3f} ms   {first_batch / direct:.2f}x (their median)")
+    print(f"   first {rounds // 5} after it   {first_batch * 1e3:8.3f} ms   {first_batch / direct:.2f}x (their median)")
 
 
 SIZES = {"100M": 100 << 20, "1G": 1 << 30, "4G": 4 << 30}

@@ -15,7 +15,7 @@ import requests
 import yaml
 
 from tests.support.federation import call, interposer, recap, site, token
-from tests.support.lab import connect, docker
+from tests.support.lab import connect, docker, started_at
 
 pytestmark = pytest.mark.lab
 
@@ -41,10 +41,6 @@ def test_check_mode_on_the_federation_runs_and_predicts_no_change(federation):
         assert counts["changed"] == 0, f"{host}: check mode predicts a change\n{checked.stdout[-4000:]}"
     secret = Path("/var/lib/oid-lab") / federation["dcs"]["Berlin"].key / "etc" / "kolla" / "oid" / "federation-secret"
     assert secret.stat().st_mode & 0o777 == 0o640 and secret.stat().st_gid == 42400, "the secret is root:kolla 0640"
-
-
-def started_at(container: str) -> str:
-    return docker("inspect", "--format", "{{.State.StartedAt}}", container).stdout.strip()
 
 
 def test_tags_catalog_applies_a_changed_catalog(federation):

@@ -10,13 +10,9 @@ import pytest
 import requests
 
 from tests.support.federation import call, site, token
-from tests.support.lab import docker, oid_lab
+from tests.support.lab import oid_lab, started_at
 
 pytestmark = pytest.mark.lab
-
-
-def started_at(container: str) -> str:
-    return docker("inspect", "--format", "{{.State.StartedAt}}", container).stdout.strip()
 
 
 def test_a_fourth_dc_is_federated_by_a_rerun(federation):

@@ -12,7 +12,7 @@ import requests
 
 from oid.lab import inventory
 from tests.support.federation import recap, token
-from tests.support.lab import TOP, connect, docker
+from tests.support.lab import TOP, connect, docker, started_at
 
 pytestmark = pytest.mark.lab
 
@@ -24,10 +24,6 @@ def remove(*args: str) -> subprocess.CompletedProcess:
         [str(TOP / ".venv" / "bin" / "ansible-playbook"), "-i", "inventories/lab", "remove.yml", *args],
         cwd=TOP, capture_output=True, text=True, timeout=1800,
     )  # fmt: skip
-
-
-def started_at(container: str) -> str:
-    return docker("inspect", "--format", "{{.State.StartedAt}}", container).stdout.strip()
 
 
 def mounts(container: str) -> str:

@@ -32,6 +32,11 @@ def docker(*args: str, timeout: int = 60) -> subprocess.CompletedProcess:
     return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout)
 
 
+def started_at(container: str) -> str:
+    """When the container last started: unchanged means it was not restarted."""
+    return docker("inspect", "--format", "{{.State.StartedAt}}", container).stdout.strip()
+
+
 @pytest.fixture(scope="session")
 def lab():
     """The lab's DCs (inventory.DC), up and converged; `up`'s output for the tests that read it."""
