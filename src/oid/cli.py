@@ -19,7 +19,7 @@ SUBCOMMAND_MODULES = [
     "oid.interposer.cli",
     "oid.paste.cli",
     "oid.lab.cli",
-    "oid.seed_cli",
+    "oid.verify_cli",
 ]
 
 

@@ -76,13 +76,13 @@ def test_help_lists_the_scope_command():
     assert "canonical JSON" in oid("scope", "check", "--help").stdout
 
 
-def test_seed_help_names_every_cell(capsys):
-    """`oid seed --help` lists the cells without importing the scenarios
+def test_verify_help_names_every_cell(capsys):
+    """`oid verify --help` lists the cells without importing the scenarios
     (the interposer's image ships `oid` without requests)."""
-    from oid import seed
+    from oid import verify
     from oid.cli import main
 
     with pytest.raises(SystemExit):
-        main(["seed", "--help"])
+        main(["verify", "--help"])
     text = " ".join(capsys.readouterr().out.split())
-    assert ("(default: all): " + ", ".join(cell.key for cell in seed.CELLS)) in text.replace("- ", "-")
+    assert ("(default: all): " + ", ".join(cell.key for cell in verify.CELLS)) in text.replace("- ", "-")

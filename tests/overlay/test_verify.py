@@ -1,7 +1,7 @@
-"""The seed's table on the lab: `oid seed` runs every cell as a playbook of
+"""the acceptance table on the lab: `oid verify` runs every cell as a playbook of
 oid.cloud modules and as plain HTTP with X-Scope, cutting and healing the
 WAN for the partial-connectivity row. Each scenario carries its own checks
-(the playbooks' asserts, oid.seed's checks); here every one must pass."""
+(the playbooks' asserts, oid.verify's checks); here every one must pass."""
 
 from __future__ import annotations
 
@@ -9,21 +9,21 @@ import subprocess
 
 import pytest
 
-from oid import seed
+from oid import verify
 from tests.support.lab import TOP
 
 pytestmark = pytest.mark.lab
 
 
-def test_every_cell_of_the_seeds_table_passes(federation):
+def test_every_cell_of_the_acceptance_table_passes(federation):
     result = subprocess.run(
-        [str(TOP / ".venv" / "bin" / "oid"), "seed"], cwd=TOP, capture_output=True, text=True, timeout=3600
+        [str(TOP / ".venv" / "bin" / "oid"), "verify"], cwd=TOP, capture_output=True, text=True, timeout=3600
     )
     # Kept for `make test` to print after the suite: the table with its times.
     (TOP / "build").mkdir(exist_ok=True)
-    (TOP / "build" / "seed-table.txt").write_text(result.stdout)
+    (TOP / "build" / "verify-table.txt").write_text(result.stdout)
     assert result.returncode == 0, result.stdout[-10000:] + result.stderr[-3000:]
-    runs = 2 * len(seed.CELLS) + sum(1 for cell in seed.CELLS if cell.after_heal)
+    runs = 2 * len(verify.CELLS) + sum(1 for cell in verify.CELLS if cell.after_heal)
     assert f"{runs}/{runs} passed" in result.stdout
     # Nothing left cut: the lab's WAN is whole again for the suites after this one.
     assert (

@@ -1,7 +1,7 @@
-"""`oid seed`: the seed's table (DESIGN.md section 7) as scenarios on the lab.
+"""`oid verify`: the acceptance table (DESIGN.md section 7) as scenarios on the lab.
 
 Each cell of the table runs twice, through Berlin's interposer: as a playbook
-of oid.cloud modules (playbooks/seed/<cell>.yml, with its own assertions), and
+of oid.cloud modules (playbooks/verify/<cell>.yml, with its own assertions), and
 as plain HTTP requests with the X-Scope header (the functions below). The
 lab's WAN is cut before a partial-connectivity cell and healed after it.
 For each run the table shows whether it passed, its wall time, and the sum
@@ -32,7 +32,7 @@ from oid.lab.inventory import LabError
 ENTRY = "Berlin"
 INTERPOSER_PORT = 8790  # site.yml's oid_interposer_port (group_vars/all/oid.yml)
 ADMIN_PASSWORD = "oid-lab-admin"  # inventories/lab/group_vars/all.yml
-SEED_ROOT = lab_cli.LAB_ROOT / "seed"
+VERIFY_ROOT = lab_cli.LAB_ROOT / "verify"
 WAIT_ACTIVE_SECONDS = 300
 # After a heal, the interposers' breakers keep a healed DC skipped until their
 # back-off (at most backoff.max, 60 s by default) ends and a probe succeeds.
@@ -104,8 +104,8 @@ class Federation:
         """POST a server (flavor and network looked up where Nova runs); its id."""
         flavors = self.call("GET", "/compute/v2.1/flavors", scope).json()["flavors"]
         flavor = next(f["id"] for f in flavors if f["name"] == "m1.tiny")
-        networks = self.call("GET", "/network/v2.0/networks?name=seed-net", scope).json()["networks"]
-        check(len(networks) == 1, f"network seed-net under {scope}: {networks}")
+        networks = self.call("GET", "/network/v2.0/networks?name=verify-net", scope).json()["networks"]
+        check(len(networks) == 1, f"network verify-net under {scope}: {networks}")
         server = {"name": name, "imageRef": image_id, "flavorRef": flavor, "networks": [{"uuid": networks[0]["id"]}]}
         answer = self.call("POST", "/compute/v2.1/servers", scope, json={"server": server})
         check(answer.status_code == 202, f"boot {name} under {scope}: {answer.status_code} {answer.text[:500]}")
@@ -134,7 +134,7 @@ class Federation:
 
     def fetched(self, dc: str, image_id: str, image_file: str) -> None:
         """``dc``'s hypervisor fetched every byte of ``image_id`` and verified them."""
-        digest = hashlib.sha512((SEED_ROOT / f"{image_file}.raw").read_bytes()).hexdigest()
+        digest = hashlib.sha512((VERIFY_ROOT / f"{image_file}.raw").read_bytes()).hexdigest()
         log = subprocess.run(
             ["docker", "logs", f"oidlab_{self.dcs[dc].key}_nova_compute"], capture_output=True, text=True, timeout=60
         ).stderr
@@ -195,11 +195,11 @@ def wan_noise() -> str:
 
 def api_global_1dc(fed: Federation, notes: list[str]) -> None:
     scope = "{nova: Berlin, glance: Berlin}"
-    image_id, _ = fed.image_id("seed-berlin", "{glance: Berlin}")
-    server_id = fed.boot("seed-api-1dc", image_id, scope)
+    image_id, _ = fed.image_id("verify-berlin", "{glance: Berlin}")
+    server_id = fed.boot("verify-api-1dc", image_id, scope)
     try:
         fed.wait_active(server_id, scope)
-        fed.fetched("Berlin", image_id, "seed-berlin")
+        fed.fetched("Berlin", image_id, "verify-berlin")
         listed = fed.call("GET", "/compute/v2.1/servers", "{nova: Denver}")
         check(listed.status_code == 200, f"list Denver: {listed.status_code}")
         check(listed.headers.get("X-Oid-Location") == "Denver", "Denver's list did not come from Denver")
@@ -210,44 +210,44 @@ def api_global_1dc(fed: Federation, notes: list[str]) -> None:
 
 def api_global_xdc(fed: Federation, notes: list[str]) -> None:
     scope = "{nova: Berlin, glance: Denver}"
-    image_id, where = fed.image_id("seed-denver", "{glance: Denver}")
-    server_id = fed.boot("seed-api-xdc", image_id, scope)
+    image_id, where = fed.image_id("verify-denver", "{glance: Denver}")
+    server_id = fed.boot("verify-api-xdc", image_id, scope)
     try:
         fed.wait_active(server_id, scope)
-        fed.fetched("Berlin", image_id, "seed-denver")
+        fed.fetched("Berlin", image_id, "verify-denver")
     finally:
         fed.delete_server(server_id, scope)
 
 
 def api_global_star(fed: Federation, notes: list[str]) -> None:
     both = "{glance: Berlin&Denver}"
-    image = {"name": "seed-api-both", "disk_format": "raw", "container_format": "bare"}
+    image = {"name": "verify-api-both", "disk_format": "raw", "container_format": "bare"}
     made = fed.call("POST", "/image/v2/images", both, json=image)
     check(made.status_code == 201, f"image under Berlin&Denver: {made.status_code} {made.text[:500]}")
     check(made.headers.get("X-Oid-Outcomes") == "Berlin=ok,Denver=ok", f"outcomes: {made.headers}")
-    listed = fed.call("GET", "/image/v2/images?name=seed-api-both", both).json()["images"]
+    listed = fed.call("GET", "/image/v2/images?name=verify-api-both", both).json()["images"]
     for item in listed:
         fed.call("DELETE", f"/image/v2/images/{item['id']}", f"{{glance: {item['oid_location']}}}")
     check(sorted(i["oid_location"] for i in listed) == ["Berlin", "Denver"], f"images listed: {listed}")
 
-    dp_id, dp_from = fed.image_id("seed-dp", "{glance: Denver|Paris}")
+    dp_id, dp_from = fed.image_id("verify-dp", "{glance: Denver|Paris}")
     check(dp_from == "Denver", f"Denver|Paris answered from {dp_from}")
     boots = {  # scope: (image id, where Nova runs)
-        "{nova: Berlin, glance: Berlin}": (fed.image_id("seed-berlin", "{glance: Berlin}")[0], "Berlin"),
-        "{nova: Denver, glance: Denver}": (fed.image_id("seed-denver", "{glance: Denver}")[0], "Denver"),
+        "{nova: Berlin, glance: Berlin}": (fed.image_id("verify-berlin", "{glance: Berlin}")[0], "Berlin"),
+        "{nova: Denver, glance: Denver}": (fed.image_id("verify-denver", "{glance: Denver}")[0], "Denver"),
         "{nova: Berlin, glance: Denver|Paris}": (dp_id, "Berlin"),
     }
     servers = {}
     try:
         for number, (scope, (image_id, _)) in enumerate(boots.items()):
-            servers[scope] = fed.boot(f"seed-api-star-{number}", image_id, scope)
+            servers[scope] = fed.boot(f"verify-api-star-{number}", image_id, scope)
         for scope, server_id in servers.items():
             fed.wait_active(server_id, scope)
-        merged = fed.call("GET", "/compute/v2.1/servers?name=^seed-api-star-", "{nova: Berlin&Denver}")
+        merged = fed.call("GET", "/compute/v2.1/servers?name=^verify-api-star-", "{nova: Berlin&Denver}")
         check(merged.status_code == 200, f"list Berlin&Denver: {merged.status_code}")
         where = {s["id"]: s["oid_location"] for s in merged.json()["servers"]}
         check(where == {sid: boots[scope][1] for scope, sid in servers.items()}, f"merged list: {where}")
-        fed.fetched("Berlin", dp_id, "seed-dp")
+        fed.fetched("Berlin", dp_id, "verify-dp")
     finally:
         for scope, server_id in servers.items():
             fed.delete_server(server_id, scope)
@@ -255,7 +255,7 @@ def api_global_star(fed: Federation, notes: list[str]) -> None:
     # Keystones share nothing: a user in each, each with that Keystone's token.
     for keystone in ("Berlin", "Denver"):
         scope = f"{{keystone: {keystone}}}"
-        user = {"user": {"name": "seed-api-user", "password": "seed-api-secret", "domain_id": "default"}}
+        user = {"user": {"name": "verify-api-user", "password": "verify-api-secret", "domain_id": "default"}}
         made = fed.call("POST", "/identity/v3/users", scope, keystone=keystone, json=user)
         check(made.status_code == 201, f"user at {keystone}: {made.status_code} {made.text[:300]}")
         fed.call("DELETE", f"/identity/v3/users/{made.json()['user']['id']}", scope, keystone=keystone)
@@ -263,23 +263,23 @@ def api_global_star(fed: Federation, notes: list[str]) -> None:
 
 def api_partial_1dc(fed: Federation, notes: list[str]) -> None:
     scope = "{nova: Berlin, glance: Berlin}"
-    image_id, _ = fed.image_id("seed-berlin", "{glance: Berlin}")
-    server_id = fed.boot("seed-api-alone", image_id, scope)
+    image_id, _ = fed.image_id("verify-berlin", "{glance: Berlin}")
+    server_id = fed.boot("verify-api-alone", image_id, scope)
     try:
         fed.wait_active(server_id, scope)
-        fed.fetched("Berlin", image_id, "seed-berlin")
+        fed.fetched("Berlin", image_id, "verify-berlin")
     finally:
         fed.delete_server(server_id, scope)
 
 
 def api_partial_xdc(fed: Federation, notes: list[str]) -> None:
     scope = "{nova: Berlin, glance: Denver|Paris}"
-    image_id, where = fed.image_id("seed-dp", "{glance: Denver|Paris}")
+    image_id, where = fed.image_id("verify-dp", "{glance: Denver|Paris}")
     check(where == "Paris", f"Denver|Paris answered from {where} while Berlin-Denver is cut")
-    server_id = fed.boot("seed-api-reach", image_id, scope)
+    server_id = fed.boot("verify-api-reach", image_id, scope)
     try:
         fed.wait_active(server_id, scope)
-        fed.fetched("Berlin", image_id, "seed-dp")
+        fed.fetched("Berlin", image_id, "verify-dp")
     finally:
         fed.delete_server(server_id, scope)
 
@@ -291,7 +291,7 @@ def timed(fed: Federation, path: str, scope: str) -> tuple[float, requests.Respo
 
 
 def api_partial_star(fed: Federation, notes: list[str]) -> None:
-    path = "/image/v2/images?name=seed-dp"
+    path = "/image/v2/images?name=verify-dp"
     first, answer = timed(fed, path, "{glance: Denver|Paris}")
     check(answer.status_code == 200 and answer.headers.get("X-Oid-Location") == "Paris", "first Denver|Paris")
     following, direct = [], []
@@ -311,7 +311,7 @@ def api_partial_star(fed: Federation, notes: list[str]) -> None:
 
     both = fed.call("GET", path, "{glance: Berlin&Denver}")
     check(both.status_code == 502 and both.json()["error"]["message"] == "failed at: Denver", f"&: {both.text}")
-    image = {"name": "seed-api-partial", "disk_format": "raw", "container_format": "bare"}
+    image = {"name": "verify-api-partial", "disk_format": "raw", "container_format": "bare"}
     made = fed.call("POST", "/image/v2/images", "{glance: Berlin&Paris&Denver}", json=image)
     try:
         check(made.status_code == 502, f"& create with Denver cut: {made.status_code}")
@@ -320,23 +320,24 @@ def api_partial_star(fed: Federation, notes: list[str]) -> None:
         check(outcomes["Berlin"]["ok"] and outcomes["Paris"]["ok"], f"outcomes: {outcomes}")
         check(outcomes["Berlin"]["status"] == 201 and not outcomes["Denver"]["ok"], f"outcomes: {outcomes}")
     finally:
-        listed = fed.call("GET", "/image/v2/images?name=seed-api-partial", "{glance: Berlin&Paris}")
+        listed = fed.call("GET", "/image/v2/images?name=verify-api-partial", "{glance: Berlin&Paris}")
         for item in listed.json().get("images", []):
             fed.call("DELETE", f"/image/v2/images/{item['id']}", f"{{glance: {item['oid_location']}}}")
 
 
 def api_bad(fed: Federation, notes: list[str]) -> None:
     ports = fed.call("GET", "/network/v2.0/ports", "{neutron: Denver}").json()["ports"]
-    image_id, _ = fed.image_id("seed-berlin", "{glance: Berlin}")
-    networks = fed.call("GET", "/network/v2.0/networks?name=seed-net", "{neutron: Denver}").json()["networks"]
-    server = {"name": "seed-api-bad", "imageRef": image_id, "flavorRef": "1", "networks": [{"uuid": networks[0]["id"]}]}
+    image_id, _ = fed.image_id("verify-berlin", "{glance: Berlin}")
+    networks = fed.call("GET", "/network/v2.0/networks?name=verify-net", "{neutron: Denver}").json()["networks"]
+    network = {"uuid": networks[0]["id"]}
+    server = {"name": "verify-api-bad", "imageRef": image_id, "flavorRef": "1", "networks": [network]}
     refused = fed.call("POST", "/compute/v2.1/servers", "{nova: Berlin, neutron: Denver}", json={"server": server})
     check(refused.status_code == 400, f"bad collaboration answered {refused.status_code}")
     message = refused.json()["error"]["message"]
     check("network of another DC cannot be plugged in" in message, f"no reason given: {message}")
     after = fed.call("GET", "/network/v2.0/ports", "{neutron: Denver}").json()["ports"]
     check(len(after) == len(ports), "a port was made in Denver")
-    servers = fed.call("GET", "/compute/v2.1/servers?name=seed-api-bad", "{nova: Berlin}").json()["servers"]
+    servers = fed.call("GET", "/compute/v2.1/servers?name=verify-api-bad", "{nova: Berlin}").json()["servers"]
     check(servers == [], "a server was made in Berlin")
 
 
@@ -386,8 +387,9 @@ class Run:
 
 def playbook(top: Path, name: str) -> tuple[bool, str]:
     binary = Path(sys.executable).with_name("ansible-playbook")
+    book = f"playbooks/verify/{name}.yml"
     result = subprocess.run(
-        [str(binary if binary.exists() else "ansible-playbook"), "-i", "inventories/lab", f"playbooks/seed/{name}.yml"],
+        [str(binary if binary.exists() else "ansible-playbook"), "-i", "inventories/lab", book],
         cwd=top, capture_output=True, text=True, timeout=1800, env=dict(os.environ, ANSIBLE_FORCE_COLOR="0"),
     )  # fmt: skip
     if result.returncode == 0:
@@ -445,7 +447,7 @@ def run_cell(top: Path, fed: Federation, links, cell: Cell) -> list[Run]:
 
 def print_table(runs: list[Run], links, total: float) -> None:
     pairs = sorted({tuple(sorted(pair)) for pair in links})
-    print("\nThe seed's table on the lab, through Berlin's interposer (WAN RTT: "
+    print("\nthe acceptance table on the lab, through Berlin's interposer (WAN RTT: "
           + ", ".join(f"{a}-{b} {links[(a, b)]:g} ms" for a, b in pairs) + f"; {wan_noise()})\n")  # fmt: skip
     columns = ["1-DC", "x-DC", "*-DC"]
     rows = ["global connectivity", "partial (a DC cut off)"]
@@ -482,20 +484,20 @@ def print_table(runs: list[Run], links, total: float) -> None:
     print(f"\n{passed}/{len(runs)} passed in {total:.0f}s")
 
 
-def seed(args) -> int:
+def verify(args) -> int:
     top = lab_cli.project_dir()
     dcs = inventory.read(lab_cli.inventory_file(top))
     if {dc.name for dc in dcs} < {"Berlin", "Denver", "Paris"}:
-        raise LabError("the seed's table needs the lab's Berlin, Denver and Paris: oid lab up")
+        raise LabError("the acceptance table needs the lab's Berlin, Denver and Paris: oid lab up")
     cells = [c for c in CELLS if not args.cells or c.key in args.cells]
     unknown = set(args.cells or ()) - {c.key for c in CELLS}
     if unknown:
         raise LabError(f"unknown cells: {', '.join(sorted(unknown))}; cells: {', '.join(c.key for c in CELLS)}")
     started = time.monotonic()
-    print("preparing the scenarios' images and network (playbooks/seed/prepare.yml)", flush=True)
+    print("preparing the scenarios' images and network (playbooks/verify/prepare.yml)", flush=True)
     ok, detail = playbook(top, "prepare")
     if not ok:
-        print(f"oid seed: prepare.yml failed: {detail}", file=sys.stderr)
+        print(f"oid verify: prepare.yml failed: {detail}", file=sys.stderr)
         return 1
     fed, links = Federation(dcs), wan_links()
     runs: list[Run] = []

@@ -1,4 +1,4 @@
-"""`oid seed`: the command; the scenarios are in oid.seed, imported when run
+"""`oid verify`: the command; the scenarios are in oid.verify, imported when run
 (it needs requests, which the interposer's image, also shipping `oid`, lacks)."""
 
 from __future__ import annotations
@@ -9,22 +9,22 @@ from oid.lab.inventory import LabError
 
 
 def run(args) -> int:
-    from oid import seed
+    from oid import verify
 
     try:
-        return seed.seed(args)
+        return verify.verify(args)
     except LabError as error:
-        print(f"oid seed: {error}", file=sys.stderr)
+        print(f"oid verify: {error}", file=sys.stderr)
         return 2
 
 
 def register(subparsers) -> None:
     command = subparsers.add_parser(
-        "seed",
-        help="the seed's table: every cell as a scenario on the lab, with its time",
-        description="Run the seed's table (DESIGN.md section 7) on the lab after `oid lab up` and "
+        "verify",
+        help="the acceptance table: every cell as a scenario on the lab, with its time",
+        description="Run the acceptance table (DESIGN.md section 7) on the lab after `oid lab up` and "
         "`ansible-playbook site.yml -i inventories/lab`: each cell as a playbook of oid.cloud modules "
-        "(playbooks/seed/) and as plain HTTP requests with X-Scope, through Berlin's interposer, cutting "
+        "(playbooks/verify/) and as plain HTTP requests with X-Scope, through Berlin's interposer, cutting "
         "and healing the WAN for the partial-connectivity cells. Prints the table with each run's wall "
         "time and the WAN round trips it crossed; exit 1 if a cell failed.",
     )
