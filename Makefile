@@ -27,15 +27,22 @@ OPENSTACK_CONSTRAINTS := constraints/openstack-2026.1.txt
 KOLLA_VENV := .cache/venv-kolla
 KOLLA_PACKAGES := kolla-ansible==22.2.0 ansible==12.3.0 docker==7.2.0
 
-.PHONY: help setup demo test lint unit sanity build openstack-venv kolla-venv images molecule molecule-lab
+.PHONY: help setup venvs demo check test lint unit sanity build openstack-venv kolla-venv images molecule molecule-lab
 
 help:
 	@echo "make demo    set up (packages, venv, images) and run the main job"
-	@echo "make test    run every test: lint, ansible-test sanity, molecule, pytest"
-	@echo "make molecule       every molecule scenario: the roles' and the lab's (part of make test)"
-	@echo "make molecule-lab   the molecule scenario lab alone: site.yml on the lab"
+	@echo "make check   the inner loop (a few minutes; no root, no Docker): lint, ansible-test sanity,"
+	@echo "             the unit and property tests, the loopback suites"
+	@echo "make test    every test (what .ci/run runs): make check, then the roles' molecule scenarios,"
+	@echo "             the interposer's image, and the lab (brought up once) with everything run on it"
+	@echo "make molecule       the roles' molecule scenarios (part of make test)"
+	@echo "make molecule-lab   the molecule scenario lab alone: site.yml on the lab (make test runs it"
+	@echo "                    from tests/overlay, on the lab the run brought up)"
 
-setup: $(VENV)/.installed $(ANSIBLE_TEST_GET_PIP) $(OPENSTACK_VENV)/.installed $(SHIPPED_WHEELS)/.downloaded $(KOLLA_VENV)/.installed
+# What needs no root: the Python environments (make check needs no more).
+venvs: $(VENV)/.installed $(ANSIBLE_TEST_GET_PIP) $(OPENSTACK_VENV)/.installed $(SHIPPED_WHEELS)/.downloaded $(KOLLA_VENV)/.installed
+
+setup: venvs
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
@@ -79,29 +86,29 @@ $(ANSIBLE_TEST_GET_PIP): scripts/ansible-test-get-pip.py
 	mkdir -p $(dir $@)
 	cp $< $@
 
-# The main job: the lab, site.yml on it, then the seed's table (every cell as a
+# The main job: the lab, site.yml on it, then the acceptance table (every cell as a
 # playbook of oid.cloud modules and as plain HTTP, the WAN cut and healed for the
 # partial rows) printed with the time each took; the lab stays up.
 demo: setup
 	$(BIN)/oid scope check '{nova: Berlin, glance: Denver|Paris}' --catalog examples/catalog.yml --entry Berlin
 	$(BIN)/oid lab up
 	ANSIBLE_STDOUT_CALLBACK=oid.cloud.progress $(BIN)/ansible-playbook -i inventories/lab site.yml
-	$(BIN)/oid seed
+	$(BIN)/oid verify
 
-lint: setup
+lint: venvs
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/ansible-lint --offline --profile production site.yml remove.yml roles playbooks inventories/edge extensions/molecule
 	$(BIN)/ansible-playbook site.yml -i inventories/edge --syntax-check
 	$(BIN)/ansible-playbook remove.yml -i inventories/edge --syntax-check
 
-sanity: setup
+sanity: venvs
 	cd $(COLLECTION) && $(CURDIR)/$(BIN)/ansible-test sanity --local --python 3.11
 
-unit: setup
+unit: venvs
 	$(BIN)/pytest -q tests/unit
 
-build: setup
+build: venvs
 	mkdir -p build
 	$(BIN)/ansible-galaxy collection build --force --output-path build $(COLLECTION)
 
@@ -109,10 +116,12 @@ build: setup
 # molecule finds them under extensions/molecule (the top has a galaxy.yml) and
 # runs ansible-playbook and pytest from PATH.
 MOLECULE := PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/molecule
-# lab last: it brings the lab up and takes it down again (pytest's lab tests start from nothing).
-MOLECULE_SCENARIOS := oid_interposer oid_interposer_podman oid_catalog oid_paste oid_kolla lab
+# The roles' scenarios. The lab's (`lab`) is run by tests/overlay in make test, on
+# the lab that run brings up once; `make molecule-lab` runs it alone.
+MOLECULE_SCENARIOS := oid_interposer oid_interposer_podman oid_catalog oid_paste oid_kolla
 molecule: setup
-	set -e; for scenario in $(MOLECULE_SCENARIOS); do $(MOLECULE) test -s $$scenario; done
+	set -e; for scenario in $(MOLECULE_SCENARIOS); do \
+	  $(TIMED) "molecule $$scenario" $(MOLECULE) test -s $$scenario; done
 
 # site.yml on the lab through molecule: `oid lab up` (or converge a running lab),
 # site.yml, its re-run, checks through the interposers; `oid lab down` only if it
@@ -120,6 +129,27 @@ molecule: setup
 molecule-lab: setup
 	$(MOLECULE) test -s lab
 
-test: lint sanity build molecule
-	$(BIN)/pytest -q
-	@cat build/seed-table.txt
+# Every step of check and test records its wall time in build/durations.tsv;
+# the table is printed at the end (scripts/timed).
+TIMED := scripts/timed
+PYTEST_REPORT = --durations=15 --suite-times=build/pytest-suites-$(1).tsv
+
+# The inner loop: no root, no Docker, no lab (the suites marked lab or docker are
+# left to make test).
+check: venvs
+	@rm -f build/durations.tsv build/pytest-suites-*.tsv
+	$(TIMED) "ruff, ansible-lint" $(MAKE) --no-print-directory lint
+	$(TIMED) "ansible-test sanity" $(MAKE) --no-print-directory sanity
+	$(TIMED) "pytest: units, properties, loopback" $(BIN)/pytest -q -m "not lab and not docker" $(call PYTEST_REPORT,check)
+	@scripts/timed --table
+
+# Everything: make check, then what needs Docker and the lab. The lab comes up once,
+# from nothing, in the pytest session (tests/lab); tests/overlay federates it with the
+# molecule scenario lab (site.yml, its re-run, its checks) and runs the rest on it.
+test: setup
+	$(MAKE) --no-print-directory check
+	$(TIMED) "build the collection" $(MAKE) --no-print-directory build
+	$(MAKE) --no-print-directory molecule
+	$(TIMED) "pytest: image, lab, overlay" $(BIN)/pytest -q -m "lab or docker" $(call PYTEST_REPORT,test)
+	@scripts/timed --table
+	@cat build/verify-table.txt

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 
@@ -16,6 +17,15 @@ def site(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [str(TOP / ".venv" / "bin" / "ansible-playbook"), "-i", "inventories/lab", "site.yml", *args],
         cwd=TOP, capture_output=True, text=True, timeout=1800,
+    )  # fmt: skip
+
+
+def molecule(*args: str) -> subprocess.CompletedProcess:
+    """molecule from the checkout's top, with the venv's tools first on PATH (as make molecule)."""
+    env = {**os.environ, "PATH": f"{TOP / '.venv' / 'bin'}:{os.environ.get('PATH', '')}"}
+    return subprocess.run(
+        [str(TOP / ".venv" / "bin" / "molecule"), *args],
+        cwd=TOP, capture_output=True, text=True, timeout=3600, env=env,
     )  # fmt: skip
 
 
