@@ -8,6 +8,7 @@ answer like the APIs do (lists under one key, links, version documents).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import socket
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 import pytest
 import yaml
 from aiohttp import web
+from multidict import CIMultiDict
 
 from oid.interposer.app import build_app
 from oid.interposer.config import Routes, Settings
@@ -30,6 +32,20 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+async def send_bytes(request, response: web.StreamResponse, size: int) -> web.StreamResponse:
+    """``size`` bytes streamed in blocks of 1 MiB, with their Content-Length."""
+    response.content_length = size
+    await response.prepare(request)
+    block = b"x" * (1 << 20)
+    sent = 0
+    while sent < size:
+        part = block[: min(len(block), size - sent)]
+        await response.write(part)
+        sent += len(part)
+    await response.write_eof()
+    return response
+
+
 @dataclass
 class Backend:
     """One DC's compute and image service stand-in."""
@@ -40,6 +56,7 @@ class Backend:
     status: int = 200  # what list requests answer; set to 503 to make the DC fail
     stall: bool = False  # accept and never answer
     uploads: dict = field(default_factory=dict)
+    bodies: list = field(default_factory=list)  # (size, sha256) of each body /v2.1/echo received
 
     @property
     def url(self) -> str:
@@ -56,10 +73,26 @@ class Backend:
         app.router.add_post("/v2.1/servers", self.create)
         app.router.add_put("/v2/images/{id}/file", self.upload)
         app.router.add_get("/v2/images/{id}/file", self.download)
+        # For the adversarial suite (test_hostile.py).
+        app.router.add_route("*", "/v2.1/echo", self.echo)
+        app.router.add_get("/v2.1/headers", self.repeated_headers)
+        app.router.add_get("/v2.1/named", self.named_like_a_link)
+        app.router.add_get("/v2.1/deep", self.deep_json)
+        app.router.add_get("/v2.1/invalid", self.invalid_json)
+        app.router.add_get("/v2.1/unframed", self.unframed_json)
+        app.router.add_get("/v2.1/huge-error", self.huge_error)
+        app.router.add_post("/v2.1/fails", self.fails)
         return app
 
     def record(self, request):
-        self.seen.append({"method": request.method, "path": request.path_qs, "headers": dict(request.headers)})
+        self.seen.append(
+            {
+                "method": request.method,
+                "path": request.path_qs,
+                "raw": request.raw_path,
+                "headers": dict(request.headers),
+            }
+        )
 
     async def maybe_fail(self):
         if self.stall:
@@ -125,20 +158,86 @@ class Backend:
         self.uploads[request.match_info["id"]] = size
         return web.Response(status=204)
 
+    async def echo(self, request):
+        """What arrived, exactly: the body's size and digest, the raw query, repeated headers."""
+        self.record(request)
+        digest, size = hashlib.sha256(), 0
+        async for chunk in request.content.iter_chunked(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+        self.bodies.append((size, digest.hexdigest()))
+        answer = {
+            "size": size,
+            "sha256": digest.hexdigest(),
+            "query": request.rel_url.raw_query_string,
+            "accept": request.headers.getall("Accept", []),
+        }
+        return web.json_response(answer)
+
+    async def repeated_headers(self, request):
+        self.record(request)
+        headers = CIMultiDict(
+            [
+                ("Vary", "OpenStack-API-Version"),
+                ("Vary", "X-OpenStack-Nova-API-Version"),
+                ("Set-Cookie", "a=1"),
+                ("Set-Cookie", "b=2"),
+                ("Link", "<http://x/1>; rel=next"),
+                ("Link", "<http://x/2>; rel=last"),
+                ("x-openstack-request-id", f"req-{self.location}-backend"),
+                ("Content-Type", "application/json"),
+            ]
+        )
+        body = {"versions": [{"links": [{"rel": "self", "href": f"{self.url}/v2.1/"}]}]}
+        return web.Response(body=json.dumps(body).encode(), headers=headers)
+
+    async def named_like_a_link(self, request):
+        """A server whose name and metadata are URLs of this backend: data, not links."""
+        self.record(request)
+        url = f"{self.url}/v2.1/servers/x"
+        server = {"id": "x", "name": url, "metadata": {"href-ish": url}, "links": [{"rel": "self", "href": url}]}
+        return web.json_response({"server": server})
+
+    async def deep_json(self, request):
+        self.record(request)
+        body = "[" * 600 + json.dumps(f"{self.url}/v2.1") + "]" * 600
+        return web.Response(body=body.encode(), content_type="application/json")
+
+    async def invalid_json(self, request):
+        self.record(request)
+        return web.Response(body=f'{{"href": "{self.url}/v2.1", '.encode(), content_type="application/json")
+
+    async def unframed_json(self, request):
+        """JSON without Content-Length (chunked), of ?size= bytes."""
+        self.record(request)
+        size = int(request.query["size"])
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        await response.prepare(request)
+        await response.write(b'{"pad": "')
+        block = b"p" * (1 << 20)
+        left = size - 11
+        while left > 0:
+            await response.write(block[: min(len(block), left)])
+            left -= len(block)
+        await response.write(b'"}')
+        await response.write_eof()
+        return response
+
+    async def huge_error(self, request):
+        """A 500 with a body of ?size= bytes."""
+        self.record(request)
+        size = int(request.query["size"])
+        return await send_bytes(request, web.StreamResponse(status=500, headers={"Content-Type": "text/plain"}), size)
+
+    async def fails(self, request):
+        self.record(request)
+        await request.read()
+        return web.json_response({"computeFault": {"code": 500}}, status=500)
+
     async def download(self, request):
         self.record(request)
         size = int(request.query.get("size", "0"))
-        response = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
-        response.content_length = size
-        await response.prepare(request)
-        block = b"x" * (1 << 20)
-        sent = 0
-        while sent < size:
-            part = block[: min(len(block), size - sent)]
-            await response.write(part)
-            sent += len(part)
-        await response.write_eof()
-        return response
+        return await send_bytes(request, web.StreamResponse(headers={"Content-Type": "application/octet-stream"}), size)
 
 
 class Federation:

@@ -79,7 +79,7 @@ def health_status():
 
 
 def test_container_serves_becomes_healthy_reloads_and_stops_cleanly(container):
-    assert get("/healthz") == {"status": "ok", "location": "Berlin"}
+    assert get("/healthz") == {"status": "ok", "location": "Berlin", "down": []}
     deadline = time.monotonic() + 60
     while health_status() != "healthy" and time.monotonic() < deadline:
         time.sleep(1)

@@ -132,7 +132,7 @@ async def test_cut_off_location_is_skipped_after_the_first_failure(federation):
     interposer.routes.catalog.sites["Denver"].extra["interposer"] = "http://127.0.0.1:9"
     status, headers, _ = await call(federation, "GET", "/compute/v2.1/servers", scope="{nova: Denver|Paris}")
     assert status == 200 and headers["X-Oid-Outcomes"] == "Denver=failed,Paris=ok"
-    assert interposer.health.state("Denver") == 1  # open
+    assert interposer.health.state(("Denver", "compute")) == 1  # open
     status, headers, body = await call(federation, "GET", "/compute/v2.1/servers", scope="{nova: Denver|Paris}")
     assert status == 200 and body["servers"][0]["id"] == "Paris-1"
     assert headers["X-Oid-Outcomes"] == "Denver=skipped,Paris=ok"
@@ -267,7 +267,7 @@ async def test_healthz_metrics_and_scope_endpoints(federation):
     await call(federation, "GET", "/compute/v2.1/servers", scope="{nova: Berlin&Denver}")
     async with aiohttp.ClientSession() as session:
         async with session.get(federation.url() + "/healthz") as response:
-            assert (await response.json()) == {"status": "ok", "location": "Berlin"}
+            assert (await response.json()) == {"status": "ok", "location": "Berlin", "down": []}
         async with session.get(federation.url() + "/metrics") as response:
             text = await response.text()
         assert 'oid_requests_total{code="200",service="compute"}' in text

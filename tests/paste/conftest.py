@@ -21,11 +21,12 @@ def dcs(tmp_path_factory):
             started[name] = ks.Keystone(workdir, name).start()
         service_account(started["Berlin"], "oid-berlin")  # Berlin's own services at Berlin
         service_account(started["Denver"], "oid-berlin")  # Berlin's account at Denver
+        services = ["keystone", "nova", "glance", "neutron"]
         catalog = {
             "locations": {
-                "Berlin": {"interposer": "http://10.0.1.10:8790", "services": ["keystone", "nova", "glance"]},
-                "Denver": {"interposer": "http://10.0.2.10:8790", "services": ["keystone", "nova", "glance"]},
-                "Paris": {"interposer": "http://10.0.3.10:8790", "services": ["keystone", "nova", "glance"]},
+                "Berlin": {"interposer": "http://10.0.1.10:8790", "services": services},
+                "Denver": {"interposer": "http://10.0.2.10:8790", "services": services},
+                "Paris": {"interposer": "http://10.0.3.10:8790", "services": services},
             }
         }
         (workdir / "catalog.yml").write_text(yaml.safe_dump(catalog))

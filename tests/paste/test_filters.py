@@ -35,6 +35,7 @@ paste.app_factory = tests.support.echo:echo_app
 paste.filter_factory = oid.paste.filters:scope_filter_factory
 oid_catalog = {workdir}/catalog.yml
 oid_location = Berlin
+oid_service = compute
 oid_federation_secret_file = {workdir}/secret
 
 [filter:oid_auth]
@@ -155,3 +156,21 @@ def test_service_token_is_validated_at_the_keystone_of_the_origin_dc(pipeline, d
     spoofed = {"X-Service-Token": denver.auth_token, "X-Oid-Origin": "Denver"}
     status, _ = call(pipeline, user_token, headers=spoofed)
     assert status == 401
+
+
+def test_a_direct_client_gets_the_interposers_policy_and_path_rules(pipeline, dcs):
+    """A client that reaches the API directly, not through the interposer, is held
+    to the same rules (oid.entry): a bad collaboration is refused with the reason,
+    and so is a path with a dot segment, before the token is even looked at."""
+    token = token_of(dcs[1]["Berlin"])
+    request = webob.Request.blank("/v2.1/servers", method="POST")
+    request.headers["X-Auth-Token"] = token
+    request.headers["X-Scope"] = "{nova: Berlin, neutron: Denver}"
+    response = request.get_response(pipeline)
+    assert response.status_int == 400
+    assert "compute at Berlin with network at Denver is refused" in response.json_body["error"]["message"]
+    request = webob.Request.blank("/v2.1/servers")
+    request.environ["REQUEST_URI"] = "/v2.1/%2e%2e/servers"
+    request.headers["X-Auth-Token"] = token
+    response = request.get_response(pipeline)
+    assert response.status_int == 400 and "'.' or '..'" in response.json_body["error"]["message"]

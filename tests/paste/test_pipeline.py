@@ -59,7 +59,8 @@ def test_glance_as_shipped():
     shipped = (ks.VENV / "etc" / "glance" / "glance-api-paste.ini").read_text()
     result = subprocess.run(
         [sys.executable, "-m", "oid.cli", "paste", "insert", str(ks.VENV / "etc/glance/glance-api-paste.ini"),
-         "--catalog", "/etc/oid/catalog.yml", "--location", "Berlin", "--oslo-config-project", "glance"],
+         "--catalog", "/etc/oid/catalog.yml", "--location", "Berlin", "--service", "image",
+         "--oslo-config-project", "glance"],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     before, after = parsed(shipped), parsed(result.stdout)

@@ -29,7 +29,7 @@ class Glance:
         self.workdir.mkdir(parents=True, exist_ok=True)
         paste = subprocess.run(
             [sys.executable, "-m", "oid.cli", "paste", "insert", str(VENV / "etc/glance/glance-api-paste.ini"),
-             "--catalog", str(self.oid_files / "catalog.yml"), "--location", self.location,
+             "--catalog", str(self.oid_files / "catalog.yml"), "--location", self.location, "--service", "image",
              "--keystones", str(self.oid_files / "keystones.yml"),
              "--secret-file", str(self.oid_files / "secret")],
             capture_output=True, text=True, check=True,

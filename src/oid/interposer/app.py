@@ -37,6 +37,23 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry)
 
 
+class QuietClientErrors(logging.Filter):
+    """aiohttp's own records of bad or vanished clients: one line without the
+    traceback, whose text may quote the client's header lines (tokens among
+    them); a client that disconnected is not an error of this interposer."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None:
+            error = record.exc_info[1]
+            if isinstance(error, ConnectionResetError | asyncio.CancelledError):
+                return False
+            record.msg = f"{record.getMessage()}: {type(error).__name__} (detail withheld: it may quote headers)"
+            record.args = ()
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
 def setup_logging(level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
@@ -44,6 +61,8 @@ def setup_logging(level: str = "INFO") -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    for name in ("aiohttp.server", "aiohttp.web", "aiohttp.internal"):
+        logging.getLogger(name).addFilter(QuietClientErrors())
 
 
 def build_app(settings: Settings, routes: Routes | None = None) -> web.Application:
@@ -55,7 +74,9 @@ def build_app(settings: Settings, routes: Routes | None = None) -> web.Applicati
     app.on_cleanup.append(interposer.stop)
 
     async def healthz(_request):
-        return web.json_response({"status": "ok", "location": interposer.routes.here})
+        # "ok": this interposer serves; "down": the (location, service) pairs whose
+        # breaker is open or half-open, this DC's own services among them.
+        return web.json_response({"status": "ok", "location": interposer.routes.here, "down": interposer.health.down()})
 
     async def metrics(_request):
         return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
@@ -63,8 +84,9 @@ def build_app(settings: Settings, routes: Routes | None = None) -> web.Applicati
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/oid/v1/scope", scope_endpoint(interposer))
-    app.router.add_route("*", "/{service}", interposer.handle)
-    app.router.add_route("*", "/{service}/{tail:.*}", interposer.handle)
+    # Everything else: the service is read from the raw path (admission.py), not
+    # from the router's decoded match, so that routing and forwarding agree.
+    app.router.add_route("*", "/{path:.*}", interposer.handle)
     return app
 
 
@@ -87,6 +109,9 @@ def serve(settings: Settings) -> None:
         host=settings.host,
         port=settings.port,
         shutdown_timeout=settings.shutdown_timeout,
+        # A client that leaves cancels its handler: its upstream requests are
+        # dropped instead of holding a pooled connection to the end.
+        handler_cancellation=True,
         print=None,
         access_log=None,
     )

@@ -34,8 +34,18 @@ class Settings:
     unacked_timeout: float = 5.0
     max_hops: int = 4
     max_fanout: int = 1000
-    max_connections: int = 1000
+    # Each location has a pool of its own (a DC that never answers fills only
+    # its own); a request waits at most pool_timeout for a free connection.
+    max_connections_per_location: int = 100
+    pool_timeout: float = 10.0
     max_json_bytes: int = 16 * 1024 * 1024
+    # A body sent to several locations, or that '|' may send again, is held:
+    # in memory up to 1 MiB, beyond that in an unlinked file of spool_directory
+    # (default: the temporary directory), up to max_replay_bytes.
+    max_replay_bytes: int = 64 * 1024 * 1024 * 1024
+    spool_directory: str | None = None
+    # What an error report shows of a failed branch's body, at most.
+    max_error_detail: int = 2000
     backoff_initial: float = 2.0
     backoff_max: float = 60.0
     shutdown_timeout: float = 30.0
@@ -74,6 +84,7 @@ def load_settings(path: str) -> Settings:
         federation_secret=secret,
         backoff_initial=float(backoff.get("initial", Settings.backoff_initial)),
         backoff_max=float(backoff.get("max", Settings.backoff_max)),
+        spool_directory=data.get("spool_directory"),
         **{
             key: type(getattr(Settings, key))(data[key])
             for key in (
@@ -82,8 +93,11 @@ def load_settings(path: str) -> Settings:
                 "unacked_timeout",
                 "max_hops",
                 "max_fanout",
-                "max_connections",
+                "max_connections_per_location",
+                "pool_timeout",
                 "max_json_bytes",
+                "max_replay_bytes",
+                "max_error_detail",
                 "shutdown_timeout",
             )
             if key in data
@@ -120,6 +134,15 @@ class Routes:
     def interposer(self, location: str) -> str:
         return self.catalog.sites[location].extra["interposer"].rstrip("/")
 
+    def own_url(self, request) -> str:
+        """This interposer's URL, as the catalog gives it: links in answers point
+        there, whatever Host the client sent. Without one in the catalog (a DC
+        alone), the address the request reached."""
+        own = self.catalog.sites[self.here].extra.get("interposer")
+        if own:
+            return own.rstrip("/")
+        return f"{request.scheme}://{request.transport.get_extra_info('sockname')[0]}:{request.url.port}"
+
     def connect_timeout(self, location: str, default: float) -> float:
         return float(self.catalog.sites[location].extra.get("connect_timeout", default))
 
@@ -144,6 +167,10 @@ class Routes:
         return {service: UrlRewriter(self.upstream_bases(service)) for service in SERVICE_PREFIXES}
 
 
+# The keys under which OpenStack APIs put links: Nova, Neutron, Placement and
+# Glance's version documents {"rel", "href"}; Keystone's {"self", "next",
+# "previous"}; Glance's "first"/"next" (relative, so left as they are).
+LINK_KEYS = frozenset(("href", "self", "next", "previous", "first", "last"))
 ORIGIN = re.compile(rb"https?://[^/?#\"\s]+")
 ORIGIN_END = re.compile(r"[/?#]")
 BOUNDARY = ("/", "?", "#")
@@ -180,12 +207,13 @@ class UrlRewriter:
                 return own + value[len(base) :]
         return value
 
-    def rewrite(self, value, own: str):
-        """Every upstream URL in a JSON value rewritten to ``own``."""
+    def rewrite(self, value, own: str, key: str | None = None):
+        """Upstream URLs of links in a JSON value rewritten to ``own``: strings
+        under a link key only (a server *named* like a URL is data, not a link)."""
         if isinstance(value, str):
-            return self.url(value, own)
+            return self.url(value, own) if key in LINK_KEYS else value
         if isinstance(value, list):
-            return [self.rewrite(item, own) for item in value]
+            return [self.rewrite(item, own, key) for item in value]
         if isinstance(value, dict):
-            return {key: self.rewrite(item, own) for key, item in value.items()}
+            return {name: self.rewrite(item, own, name) for name, item in value.items()}
         return value

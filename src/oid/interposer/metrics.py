@@ -23,4 +23,6 @@ UPSTREAM_LATENCY = Histogram(
 FAILURES = Counter(
     "oid_upstream_failures", "Failed upstream calls, by service, location and reason", ["service", "location", "reason"]
 )
-BREAKER = Gauge("oid_breaker_state", "Breaker of each location: 0 closed, 1 open, 2 half-open", ["location"])
+BREAKER = Gauge(
+    "oid_breaker_state", "Breaker of each location and service: 0 closed, 1 open, 2 half-open", ["location", "service"]
+)

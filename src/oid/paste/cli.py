@@ -21,6 +21,11 @@ def register(subparsers) -> None:
     insert.add_argument("source", help="the shipped api-paste.ini")
     insert.add_argument("--catalog", required=True, help="path of the inter-DC catalog inside the container")
     insert.add_argument("--location", required=True, help="this DC's name in the catalog")
+    insert.add_argument(
+        "--service",
+        required=True,
+        help="the service type of this API (compute, image, network, volume): the policy checks it",
+    )
     insert.add_argument("--keystones", help="path of the service accounts file inside the container")
     insert.add_argument("--secret-file", help="path of the federation secret inside the container")
     insert.add_argument(
@@ -32,7 +37,7 @@ def register(subparsers) -> None:
 
 
 def run_insert(args) -> int:
-    options = {"oid_catalog": args.catalog, "oid_location": args.location}
+    options = {"oid_catalog": args.catalog, "oid_location": args.location, "oid_service": args.service}
     if args.keystones:
         options["oid_keystones"] = args.keystones
     if args.secret_file:

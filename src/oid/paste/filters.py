@@ -22,7 +22,6 @@ DC's catalog and puts the scope back on the token, so the service's own calls
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 import threading
@@ -34,14 +33,22 @@ from keystoneauth1 import access as ks_access
 from keystonemiddleware import auth_token
 from keystonemiddleware.auth_token import _user_plugin
 
-from oid.scope import Catalog, ScopeError, normalize, parse_canonical
+from oid.entry import (
+    AUTH_HEADER,
+    ORIGIN_HEADER,
+    SCOPE_HEADER,
+    TOKEN_SCOPE_SEPARATOR,
+    BadPath,
+    entry_scope,
+    normalize_path,
+    secret_matches,
+    split_token,
+    wsgi_raw_path,
+)
+from oid.scope import SERVICE_ALIASES, Catalog, ScopeError
 
 log = logging.getLogger(__name__)
 
-SCOPE_HEADER = "X-Scope"
-TOKEN_SCOPE_SEPARATOR = "!SCOPE!"
-AUTH_HEADER = "X-Oid-Auth"
-ORIGIN_HEADER = "X-Oid-Origin"
 TOKEN_HEADERS = ("X-Auth-Token", "X-Service-Token")
 ENV_SCOPE = "oid.scope"
 ENV_ORIGIN = "oid.origin"
@@ -72,30 +79,35 @@ def _error(status, message):
     return webob.Response(body=body, status=status, content_type="application/json", charset="utf-8")
 
 
-def split_token(value):
-    if not value or TOKEN_SCOPE_SEPARATOR not in value:
-        return value, None
-    token, scope = value.split(TOKEN_SCOPE_SEPARATOR, 1)
-    return token, scope
-
-
 class ScopeFilter:
-    """``oid_scope``: read the scope, clean the tokens, distrust clients' internal headers."""
+    """``oid_scope``: read the scope, clean the tokens, distrust clients' internal
+    headers; the path and the scope get the same normalization and the same
+    policy check as at the interposer (oid.entry), so a client that reaches the
+    service directly gets no other answer than through the interposer."""
 
     def __init__(self, app, conf):
         self.app = app
         self.location = conf["oid_location"]
+        self.service = conf.get("oid_service")
+        if self.service not in SERVICE_ALIASES:
+            raise ValueError(
+                f"oid paste filter: oid_service must be the service type of this API ({', '.join(SERVICE_ALIASES)}), "
+                f"not {self.service!r}"
+            )
         self.catalog_file = conf["oid_catalog"]
         self.catalog = Catalog.from_file(self.catalog_file)
         self.here = self.catalog.resolve(self.location)
         self.secret = _read_secret(conf)
 
     def trusted(self, req):
-        given = req.headers.get(AUTH_HEADER, "")
-        return bool(self.secret) and bool(given) and hmac.compare_digest(given, self.secret)
+        return secret_matches(req.headers.get(AUTH_HEADER, ""), self.secret)
 
     @webob.dec.wsgify
     def __call__(self, req):
+        try:
+            normalize_path(wsgi_raw_path(req.environ))
+        except BadPath as exc:
+            return _error(400, f"bad path: {exc}")
         trusted = self.trusted(req)
         origin = req.headers.get(ORIGIN_HEADER) if trusted else None
         for name in [key for key in req.headers if key.lower().startswith("x-oid-")]:
@@ -108,10 +120,7 @@ class ScopeFilter:
                 if name == "X-Auth-Token":
                     scope_text = scope_text or token_scope
         try:
-            if trusted and scope_text:
-                scope = parse_canonical(scope_text)  # the interposer normalized it
-            else:
-                scope = normalize(scope_text, self.catalog, self.here)
+            scope = entry_scope(scope_text, self.catalog, self.here, self.service, req.method, trusted)
         except ScopeError as exc:
             return _error(400, str(exc))
         req.environ[ENV_SCOPE] = scope

@@ -88,7 +88,7 @@ def test_container_runs_healthy_with_the_role_s_definition(host):
 
 
 def test_healthz_answers_with_the_location(host):
-    assert json.loads(get(host, "/healthz")) == {"status": "ok", "location": "Berlin"}
+    assert json.loads(get(host, "/healthz")) == {"status": "ok", "location": "Berlin", "down": []}
 
 
 def test_routes_to_the_local_service_of_the_catalog(host):

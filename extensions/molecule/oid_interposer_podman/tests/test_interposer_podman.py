@@ -83,7 +83,7 @@ def test_the_healthcheck_is_podman_s_and_passes():
 
 
 def test_it_routes_to_the_local_service_and_knows_its_location():
-    assert json.loads(get("/healthz")) == {"status": "ok", "location": "Berlin"}
+    assert json.loads(get("/healthz")) == {"status": "ok", "location": "Berlin", "down": []}
     assert get("/compute/whoami") == "compute of Berlin\n"
     settings = yaml.safe_load(Path(CONFIG, "interposer.yml").read_text())
     assert settings["location"] == "Berlin" and settings["listen"] == {"host": "0.0.0.0", "port": 8790}

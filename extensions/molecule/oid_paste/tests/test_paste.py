@@ -150,6 +150,7 @@ def test_the_paste_file_is_the_shipped_one_with_oid_s_filters(host, service):
     common = {
         "oid_catalog": "/etc/oid/catalog.yml",
         "oid_location": "Berlin",
+        "oid_service": {"nova-api": "compute", "glance-api": "image", "neutron-server": "network"}[service],
         "oid_federation_secret_file": "/etc/oid/federation-secret",
         **authtoken,
     }

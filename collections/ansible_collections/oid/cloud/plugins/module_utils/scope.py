@@ -106,11 +106,10 @@ class AnyOf:
 
 
 def _unique(items):
-    seen = []
-    for item in items:
-        if item not in seen:
-            seen.append(item)
-    return seen
+    """Items in order, later duplicates dropped; a dict keeps insertion order
+    and finds a duplicate in O(1) (a list scan made a hostile scope of
+    thousands of operands quadratic)."""
+    return list(dict.fromkeys(items))
 
 
 def format_expression(expr):
@@ -137,11 +136,7 @@ def _all_of(operands):
 
 def _any_of(operands):
     """Build ``|``: flattened, later duplicates dropped, order kept (``|`` is ordered)."""
-    flat = []
-    for op in operands:
-        for item in op.operands if isinstance(op, AnyOf) else (op,):
-            if item not in flat:
-                flat.append(item)
+    flat = _unique(item for op in operands for item in (op.operands if isinstance(op, AnyOf) else (op,)))
     return flat[0] if len(flat) == 1 else AnyOf(tuple(flat))
 
 

@@ -1,0 +1,147 @@
+"""Admission: what a request is, before anything is forwarded.
+
+The path (one normalization, shared with the paste filters), the service it
+names, whether it comes from a peer interposer (the federation secret), its
+hop count, its scope normalized and checked against the collaboration
+policy. Everything here is computed from the request's headers and path
+alone, refuses with a clear status and message, and does no I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from oid.entry import (
+    AUTH_HEADER,
+    HOP_HEADER,
+    ORIGIN_HEADER,
+    SCOPE_HEADER,
+    BadPath,
+    entry_scope,
+    normalize_path,
+    secret_matches,
+    split_service,
+    split_token,
+)
+from oid.interposer.config import SERVICE_PREFIXES
+from oid.scope import Location, ScopeError
+
+SCOPE_CACHE_SIZE = 4096
+
+
+class Refused(Exception):
+    """A request refused before anything was forwarded."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def service_and_tail(raw_path: str) -> tuple[str, str]:
+    """The service a path names and the rest of it, in normal form; 400/404 otherwise."""
+    try:
+        service, tail = split_service(normalize_path(raw_path))
+    except BadPath as exc:
+        raise Refused(400, f"bad path: {exc}") from None
+    if service not in SERVICE_PREFIXES:
+        shown = service if len(service) <= 64 and service.isprintable() else service[:64] + "..."
+        raise Refused(404, f"no service {shown!r} here; services: {', '.join(SERVICE_PREFIXES)}")
+    return service, tail
+
+
+@dataclass
+class Admitted:
+    """A request the interposer will forward."""
+
+    service: str
+    tail: str
+    scope: object
+    expr: object
+    locations: list
+    hops: int
+    origin: str
+    trusted: bool
+
+
+class Admission:
+    """Decides, per request, whether and where it may go."""
+
+    def __init__(self, settings, routes):
+        self.settings = settings
+        self.routes = routes
+        self._scopes: dict[tuple, object] = {}
+
+    def use(self, routes) -> None:
+        """A reloaded catalog: scopes normalized against the old one are forgotten."""
+        self.routes = routes
+        self._scopes = {}
+
+    def entry_scope(self, text: str | None, service: str, method: str):
+        """The scope as it enters here (oid.entry). A client repeats the same few
+        scopes, so verdicts are kept, refusals too (a hostile scope costs its
+        parse once); the policy's verdict depends on the service and the method."""
+        key = (text, service, method)
+        cached = self._scopes.get(key)
+        if cached is None:
+            if len(self._scopes) >= SCOPE_CACHE_SIZE:
+                self._scopes.clear()
+            try:
+                cached = entry_scope(text, self.routes.catalog, self.routes.here, service, method, trusted=False)
+            except ScopeError as exc:
+                cached = exc
+            self._scopes[key] = cached
+        if isinstance(cached, ScopeError):
+            raise cached
+        return cached
+
+    def trusted(self, request: web.Request) -> bool:
+        return secret_matches(request.headers.get(AUTH_HEADER, ""), self.settings.federation_secret)
+
+    def hops(self, request: web.Request, trusted: bool) -> int:
+        if not trusted:
+            return 0
+        text = request.headers.get(HOP_HEADER, "0")
+        if not (text.isascii() and text.isdigit() and len(text) <= 3):
+            raise Refused(400, f"bad {HOP_HEADER} header: a hop count is a small number")
+        hops = int(text)
+        if hops >= self.settings.max_hops:
+            raise Refused(508, f"forwarding loop: {hops} hops, more than the limit of {self.settings.max_hops}")
+        return hops
+
+    def scope(self, request: web.Request, service: str, trusted: bool):
+        _token, token_scope = split_token(request.headers.get("X-Auth-Token"))
+        text = request.headers.get(SCOPE_HEADER) or token_scope
+        try:
+            if trusted and text:
+                return entry_scope(text, self.routes.catalog, self.routes.here, service, request.method, trusted)
+            return self.entry_scope(text, service, request.method)
+        except ScopeError as exc:
+            raise Refused(400, str(exc)) from None
+
+    def admit(self, request: web.Request) -> Admitted:
+        service, tail = service_and_tail(request.rel_url.raw_path)
+        trusted = self.trusted(request)
+        hops = self.hops(request, trusted)
+        scope = self.scope(request, service, trusted)
+        expr = scope.services.get(service)
+        if expr is None:
+            raise Refused(400, f"the scope names no location for {service} and {self.routes.here} offers none")
+        locations = expr.locations()
+        if len(locations) > self.settings.max_fanout:
+            raise Refused(400, f"the scope spans {len(locations)} locations, more than {self.settings.max_fanout}")
+        unknown = [loc for loc in locations if loc not in self.routes.catalog.sites]
+        if unknown:
+            raise Refused(400, f"locations not in this interposer's catalog: {', '.join(unknown[:20])}")
+        origin = self.routes.here
+        if trusted:
+            origin = request.headers.get(ORIGIN_HEADER, self.routes.here)
+            if origin not in self.routes.catalog.sites:
+                raise Refused(400, f"bad {ORIGIN_HEADER} header: not a location of the catalog")
+        return Admitted(service, tail, scope, expr, locations, hops, origin, trusted)
+
+
+def is_single(expr) -> bool:
+    return isinstance(expr, Location)

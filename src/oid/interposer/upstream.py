@@ -1,0 +1,220 @@
+"""Upstream I/O: one connection pool per location, timeouts, breakers.
+
+Each location (this DC's own services, or another DC's interposer) has a
+pool of its own, bounded, with a bounded wait for a free connection: a DC
+that accepts connections and never answers fills its own pool and no other
+(one shared pool once let it block every location, this DC's included).
+Only failures of the link (refused, reset, timed out, disconnected) feed the
+breaker of (location, service); a client that went away, or a request this
+interposer could not even build, does not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import time
+
+import aiohttp
+from multidict import CIMultiDict
+from yarl import URL
+
+from oid.interposer import metrics
+from oid.interposer.body import ClientGone
+from oid.interposer.config import UrlRewriter
+from oid.interposer.health import Health
+
+# Errors of the link to a location: they open its breaker.
+LINK_ERRORS = (aiohttp.ClientConnectionError, asyncio.TimeoutError)
+# Errors after which the request surely never reached the location: a request
+# that is not idempotent may be sent to the next alternative of '|' only then.
+NOT_DELIVERED = (aiohttp.ClientConnectorError,)
+
+
+class Upstream:
+    """One answer from one location, body not read yet."""
+
+    def __init__(self, location: str, response: aiohttp.ClientResponse, rewriter: UrlRewriter):
+        self.location = location
+        self.response = response
+        self.status = response.status
+        self.rewriter = rewriter
+
+    def is_json(self) -> bool:
+        return self.response.content_type == "application/json"
+
+    async def raw(self, limit: int) -> bytes:
+        """The whole body, or Oversized past ``limit`` bytes (what was read is kept on it)."""
+        length = self.response.content_length
+        if length is not None and length > limit:
+            raise Oversized([])
+        # read(n) returns what has arrived, up to n bytes: across a real WAN a body
+        # comes in several segments, so read to the end.
+        chunks, size = [], 0
+        async for chunk in self.response.content.iter_any():
+            size += len(chunk)
+            chunks.append(chunk)
+            if size > limit:
+                raise Oversized(chunks)
+        return b"".join(chunks)
+
+    async def json(self, limit: int):
+        """The body parsed, or NotJson (invalid, too deep, or past the limit)."""
+        try:
+            body = await self.raw(limit)
+            return json.loads(body) if body else None
+        except (ValueError, RecursionError, Oversized):
+            raise NotJson(self.location) from None
+
+    async def head_of_body(self, limit: int) -> str:
+        """At most ``limit`` bytes of the body, as text: what an error report shows."""
+        data = b""
+        while len(data) < limit:
+            chunk = await self.response.content.read(limit - len(data))
+            if not chunk:
+                break
+            data += chunk
+        return data.decode("utf-8", "replace")
+
+    def release(self) -> None:
+        self.response.release()
+
+
+class Oversized(Exception):
+    """A body past the limit; ``chunks`` is what was read of it."""
+
+    def __init__(self, chunks: list[bytes]):
+        super().__init__("body past the limit")
+        self.chunks = chunks
+
+
+class NotJson(Exception):
+    def __init__(self, location: str):
+        super().__init__(f"{location} answered a body that is not JSON within the limit")
+        self.location = location
+
+
+class NotRetried(Exception):
+    """A request that is not idempotent failed after it may have reached the location."""
+
+    def __init__(self, location: str, error: BaseException):
+        super().__init__(f"{location}: {describe(error)}")
+        self.location = location
+        self.error = error
+
+
+def partition_detecting_socket(unacked_timeout: float):
+    """Upstream sockets that fail within ``unacked_timeout`` when the link is
+    cut: TCP_USER_TIMEOUT bounds how long sent data may stay unacknowledged,
+    keepalive probes (answered by the peer's kernel, however slow its
+    service) catch a cut while a response is awaited. Without them a pooled
+    connection into a partition hangs until the long read timeout."""
+    idle = max(1, int(unacked_timeout))
+
+    def make(addr_info) -> socket.socket:
+        family, type_, proto, _, _ = addr_info
+        sock = socket.socket(family=family, type=type_, proto=proto)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, idle)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, int(unacked_timeout * 1000))
+        return sock
+
+    return make
+
+
+def describe(exc: BaseException) -> str:
+    """What went wrong, without the URL (error bodies must not show internal endpoints)."""
+    if isinstance(exc, asyncio.TimeoutError | aiohttp.ServerTimeoutError):
+        return "timed out"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        code = exc.os_error.errno
+        return f"connection failed: {os.strerror(code) if code else type(exc.os_error).__name__}"
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return "the connection was closed before an answer"
+    if isinstance(exc, OSError) and exc.errno:
+        return f"{type(exc).__name__}: {os.strerror(exc.errno)}"
+    return type(exc).__name__
+
+
+class Pools:
+    """One bounded aiohttp session per location, made on first use."""
+
+    def __init__(self, settings):
+        self.settings = settings
+        self._sessions: dict[str, aiohttp.ClientSession] = {}
+
+    def session(self, location: str) -> aiohttp.ClientSession:
+        session = self._sessions.get(location)
+        if session is None:
+            connector = aiohttp.TCPConnector(
+                limit=self.settings.max_connections_per_location,
+                limit_per_host=0,
+                socket_factory=partition_detecting_socket(self.settings.unacked_timeout),
+            )
+            session = aiohttp.ClientSession(connector=connector, auto_decompress=False, skip_auto_headers=("Accept",))
+            self._sessions[location] = session
+        return session
+
+    async def close(self) -> None:
+        sessions, self._sessions = self._sessions, {}
+        await asyncio.gather(*(session.close() for session in sessions.values()))
+
+
+class Link:
+    """Sends requests to locations and keeps their health."""
+
+    def __init__(self, settings, health: Health):
+        self.settings = settings
+        self.health = health
+        self.pools = Pools(settings)
+
+    def timeout(self, connect_timeout: float) -> aiohttp.ClientTimeout:
+        # connect: the wait for a free pooled connection plus the TCP connect;
+        # sock_connect: the TCP connect alone.
+        return aiohttp.ClientTimeout(
+            connect=self.settings.pool_timeout + connect_timeout,
+            sock_connect=connect_timeout,
+            sock_read=self.settings.read_timeout,
+        )
+
+    async def send(self, location, service, method, url, headers: CIMultiDict, body, connect_timeout, rewriter):
+        """One request to one location; its link's failures mark the breaker of (location, service).
+        ``url`` is sent as it is (encoded=True): yarl would decode escapes of the client's query."""
+        key = (location, service)
+        metrics.UPSTREAM_REQUESTS.labels(service=service, location=location).inc()
+        started = time.monotonic()
+        data = None
+        if body is not None:
+            data = body.payload()
+            if body.content_length() is not None:
+                headers["Content-Length"] = str(body.content_length())
+        verdict = False
+        try:
+            response = await self.pools.session(location).request(
+                method,
+                URL(url, encoded=True),
+                headers=headers,
+                data=data,
+                timeout=self.timeout(connect_timeout),
+                allow_redirects=False,
+            )
+        except LINK_ERRORS as exc:
+            if body is not None and body.client_failed:
+                raise ClientGone("the client's body ended early") from None
+            verdict = True
+            self.health.failed(key)
+            metrics.FAILURES.labels(service=service, location=location, reason=type(exc).__name__).inc()
+            raise
+        finally:
+            if not verdict:
+                self.health.released(key)
+            metrics.BREAKER.labels(location=location, service=service).set(self.health.state(key))
+        self.health.succeeded(key)
+        metrics.BREAKER.labels(location=location, service=service).set(self.health.state(key))
+        metrics.UPSTREAM_LATENCY.labels(service=service, location=location).observe(time.monotonic() - started)
+        if response.status >= 500:
+            metrics.FAILURES.labels(service=service, location=location, reason=str(response.status)).inc()
+        return Upstream(location, response, rewriter)
