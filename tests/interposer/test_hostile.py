@@ -482,6 +482,36 @@ async def test_finding_19_a_post_goes_to_the_next_alternative_when_it_never_left
     assert status == 200 and headers["X-Oid-Outcomes"] == "Denver=failed,Paris=ok"
 
 
+async def test_finding_19_a_post_goes_on_when_the_connect_timed_out(federation):
+    """A cut link shows as a connect timeout (the SYN is dropped): the POST never
+    left, so '|' sends it to the next alternative. A listening socket whose accept
+    queue is full drops SYNs the same way, on loopback."""
+    blackhole = socket.socket()
+    blackhole.bind(("127.0.0.1", 0))
+    blackhole.listen(0)
+    queued = []
+    for _ in range(3):  # until the queue is full: a connect then times out
+        sock = socket.socket()
+        sock.settimeout(0.5)
+        queued.append(sock)
+        try:
+            sock.connect(blackhole.getsockname())
+        except TimeoutError:
+            break
+    try:
+        host, port = blackhole.getsockname()
+        url = f"http://{host}:{port}"
+        federation.apps["Berlin"][INTERPOSER].routes.catalog.sites["Denver"].extra["interposer"] = url
+        status, headers, body = await call(
+            federation, "POST", "/compute/v2.1/echo", scope="{nova: Denver|Paris}", data=b"b"
+        )
+        assert status == 200, body
+        assert headers["X-Oid-Outcomes"] == "Denver=failed,Paris=ok"
+    finally:
+        for sock in (*queued, blackhole):
+            sock.close()
+
+
 async def test_finding_19_links_point_at_the_catalog_url_whatever_the_host_header(federation):
     _, headers, body = await call(
         federation, "GET", "/compute/v2.1/servers/Denver-1", scope="{nova: Denver}", headers={"Host": "evil.example"}

@@ -28,9 +28,11 @@ from oid.interposer.health import Health
 
 # Errors of the link to a location: they open its breaker.
 LINK_ERRORS = (aiohttp.ClientConnectionError, asyncio.TimeoutError)
-# Errors after which the request surely never reached the location: a request
-# that is not idempotent may be sent to the next alternative of '|' only then.
-NOT_DELIVERED = (aiohttp.ClientConnectorError,)
+# Errors after which the request surely never reached the location (no
+# connection was made: refused, unreachable, or the connect timed out, a cut
+# link's usual sign): a request that is not idempotent may be sent to the next
+# alternative of '|' only then.
+NOT_DELIVERED = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)
 
 
 class Upstream:
