@@ -13,10 +13,13 @@ rejected by another, like two DCs' Keystones.
 
 from __future__ import annotations
 
+import base64
 import os
+import shutil
 import socket
 import sqlite3
 import subprocess
+import tempfile
 import textwrap
 import time
 import urllib.request
@@ -51,6 +54,20 @@ def use_wal(database: Path) -> None:
     journal blocks writers while a reader holds the file)."""
     with sqlite3.connect(database) as connection:
         connection.execute("PRAGMA journal_mode=WAL")
+
+
+_MIGRATED: Path | None = None
+
+
+def write_keys(repository: Path) -> None:
+    """What `keystone-manage fernet_setup` (and credential_setup) writes: key 0
+    (staged) and key 1 (primary), each a Fernet key, readable by this user only
+    (one process start less per repository)."""
+    repository.mkdir(mode=0o700, exist_ok=True)
+    for index in (0, 1):
+        key = repository / str(index)
+        key.write_bytes(base64.urlsafe_b64encode(os.urandom(32)))
+        key.chmod(0o600)
 
 
 def free_port() -> int:
@@ -106,10 +123,10 @@ class Keystone:
 
     def start(self) -> Keystone:
         self.write_config()
-        self.manage("db_sync")
+        self.migrated_database()
         use_wal(self.workdir / "keystone.db")
-        self.manage("fernet_setup", "--keystone-user", "root", "--keystone-group", "root")
-        self.manage("credential_setup", "--keystone-user", "root", "--keystone-group", "root")
+        write_keys(self.workdir / "fernet-keys")
+        write_keys(self.workdir / "credential-keys")
         self.manage(
             "bootstrap",
             "--bootstrap-password",
@@ -141,6 +158,18 @@ class Keystone:
         )
         self.wait_ready()
         return self
+
+    def migrated_database(self) -> None:
+        """An empty database at the schema's head: migrated once per test session,
+        then copied (each migration is most of a Keystone's start). Every copy is a
+        database of its own; bootstrap then makes each instance's admin and catalog."""
+        global _MIGRATED
+        if _MIGRATED is None or not _MIGRATED.exists():
+            self.manage("db_sync")
+            _MIGRATED = Path(tempfile.mkdtemp(prefix="oid-keystone-")) / "migrated.db"
+            shutil.copyfile(self.workdir / "keystone.db", _MIGRATED)
+            return
+        shutil.copyfile(_MIGRATED, self.workdir / "keystone.db")
 
     def wait_ready(self, timeout: float = 120) -> None:
         deadline = time.monotonic() + timeout
