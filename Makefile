@@ -115,7 +115,7 @@ build: venvs
 # The roles' molecule scenarios (extensions/molecule/README.md), run from the top:
 # molecule finds them under extensions/molecule (the top has a galaxy.yml) and
 # runs ansible-playbook and pytest from PATH.
-MOLECULE := PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/molecule
+MOLECULE := env PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/molecule
 # The roles' scenarios. The lab's (`lab`) is run by tests/overlay in make test, on
 # the lab that run brings up once; `make molecule-lab` runs it alone.
 MOLECULE_SCENARIOS := oid_interposer oid_interposer_podman oid_catalog oid_paste oid_kolla
