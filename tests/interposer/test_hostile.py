@@ -281,7 +281,8 @@ async def test_finding_11_a_hung_location_fills_only_its_own_pool(federation):
     """1,050 requests to a Denver that accepts and never answers (more than the one
     pool of 1,000 connections the interposer had for every location): Berlin's own
     Nova and Paris still answer at once; Denver's requests past its own pool wait
-    at most pool_timeout, then fail clearly."""
+    at most pool_timeout, then fail clearly (a full pool that does not drain is a
+    failure of that location: its breaker opens)."""
     interposer = federation.apps["Berlin"][INTERPOSER]
     interposer.settings.pool_timeout = 1.0
     interposer.settings.read_timeout = 60
@@ -300,7 +301,8 @@ async def test_finding_11_a_hung_location_fills_only_its_own_pool(federation):
             status, _, _ = await asyncio.wait_for(call(federation, "GET", "/compute/v2.1/servers", scope=scope), 10)
             assert status == 200
         done, pending = await asyncio.wait(hung, timeout=15)
-        assert len(done) >= 900 and {task.result() for task in done} == {502}
+        # 502: no connection within pool_timeout; 503: Denver's breaker opened by then.
+        assert len(done) >= 900 and {task.result() for task in done} <= {502, 503}
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)

@@ -130,7 +130,10 @@ class Interposer:
         except Refused as exc:
             status = exc.status
             return error_response(exc.status, exc.message)
-        except (ClientGone, ConnectionResetError, asyncio.CancelledError):
+        except ClientGone as exc:
+            status = CLIENT_CLOSED  # the client's body broke off: its failure, not a location's
+            return error_response(400, str(exc))
+        except (ConnectionResetError, asyncio.CancelledError):
             status = CLIENT_CLOSED  # the client left: nothing to answer, nothing failed here
             raise
         finally:
