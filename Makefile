@@ -54,6 +54,8 @@ setup: venvs
 # cached by a hash of their inputs.
 images: setup
 	images/interposer/build.sh
+	images/molecule-host/build.sh
+	PYTHON=$(CURDIR)/$(PY) images/lab/build.sh
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -78,7 +80,7 @@ $(KOLLA_VENV)/.installed: Makefile
 	$(KOLLA_VENV)/bin/kolla-ansible --version
 	touch $@
 
-$(SHIPPED_WHEELS)/.downloaded: Makefile
+$(SHIPPED_WHEELS)/.downloaded: Makefile $(VENV)/.installed
 	$(BIN)/pip download -q --no-deps -d $(SHIPPED_WHEELS) $(SHIPPED_SERVICES)
 	touch $@
 
@@ -116,12 +118,14 @@ build: venvs
 # molecule finds them under extensions/molecule (the top has a galaxy.yml) and
 # runs ansible-playbook and pytest from PATH.
 MOLECULE := env PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/molecule
-# The roles' scenarios. The lab's (`lab`) is run by tests/overlay in make test, on
-# the lab that run brings up once; `make molecule-lab` runs it alone.
-MOLECULE_SCENARIOS := oid_interposer oid_interposer_podman oid_catalog oid_paste oid_kolla
-molecule: setup
-	set -e; for scenario in $(MOLECULE_SCENARIOS); do \
-	  $(TIMED) "molecule $$scenario" $(MOLECULE) test -s $$scenario; done
+# The roles' scenarios, in two lanes side by side (scripts/molecule-lanes; each
+# scenario's log in build/molecule-<scenario>.log). The lab's (`lab`) is run by
+# tests/overlay in make test, on the lab that run brings up once; `make
+# molecule-lab` runs it alone. The images they use are built first, once: two
+# lanes must not build the same image at once.
+MOLECULE_LANES := "oid_interposer oid_interposer_podman oid_kolla" "oid_catalog oid_paste"
+molecule: images
+	scripts/molecule-lanes $(MOLECULE_LANES)
 
 # site.yml on the lab through molecule: `oid lab up` (or converge a running lab),
 # site.yml, its re-run, checks through the interposers; `oid lab down` only if it
@@ -137,7 +141,8 @@ PYTEST_REPORT = --durations=15 --suite-times=build/pytest-suites-$(1).tsv
 # The inner loop: no root, no Docker, no lab (the suites marked lab or docker are
 # left to make test).
 check: venvs
-	@rm -f build/durations.tsv build/pytest-suites-*.tsv
+	@[ -n "$(OID_KEEP_DURATIONS)" ] || rm -f build/durations.tsv
+	@rm -f build/pytest-suites-*.tsv
 	$(TIMED) "ruff, ansible-lint" $(MAKE) --no-print-directory lint
 	$(TIMED) "ansible-test sanity" $(MAKE) --no-print-directory sanity
 	$(TIMED) "pytest: units, properties, loopback" $(BIN)/pytest -q -m "not lab and not docker" $(call PYTEST_REPORT,check)
@@ -146,9 +151,12 @@ check: venvs
 # Everything: make check, then what needs Docker and the lab. The lab comes up once,
 # from nothing, in the pytest session (tests/lab); tests/overlay federates it with the
 # molecule scenario lab (site.yml, its re-run, its checks) and runs the rest on it.
-test: setup
-	$(MAKE) --no-print-directory check
+test:
+	@rm -f build/durations.tsv
+	$(TIMED) "setup: packages, engine, venvs (three at once)" $(MAKE) --no-print-directory -j3 setup
+	$(MAKE) --no-print-directory check OID_KEEP_DURATIONS=1
 	$(TIMED) "build the collection" $(MAKE) --no-print-directory build
+	$(TIMED) "images (built once, cached by their inputs)" $(MAKE) --no-print-directory images
 	$(MAKE) --no-print-directory molecule
 	$(TIMED) "pytest: image, lab, overlay" $(BIN)/pytest -q -m "lab or docker" $(call PYTEST_REPORT,test)
 	@scripts/timed --table
