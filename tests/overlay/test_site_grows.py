@@ -1,6 +1,7 @@
 """Adding a DC: the lab grows a fourth DC, `site.yml` runs again, and every
 DC's catalog knows it, without restarting what the change does not concern.
-Runs after test_site.py (it changes the lab)."""
+Runs after every other module of tests/overlay but the removal (conftest.py orders
+them): it changes the lab."""
 
 from __future__ import annotations
 
