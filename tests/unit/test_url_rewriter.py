@@ -69,3 +69,15 @@ def test_a_prefix_is_whole():
     assert rewriter.url("http://10.0.2.9:8790/computers", OWN) == "http://10.0.2.9:8790/computers"
     assert rewriter.url("http://10.0.0.1:87745/v2", OWN) == "http://10.0.0.1:87745/v2"
     assert rewriter.url("http://10.0.0.1:8774?x=1", OWN) == OWN + "?x=1"
+
+
+def test_only_links_and_catalog_urls_are_rewritten():
+    """A server named like a URL keeps its name; a Keystone catalog's endpoint URL
+    (the local Keystone's own, in a token) becomes the interposer's, or clients
+    would leave the federation for the identity service."""
+    rewriter = UrlRewriter(["http://10.0.1.10:5000"])
+    own = "http://10.0.1.10:8790/identity"
+    token = {"token": {"catalog": [{"type": "identity", "endpoints": [{"url": "http://10.0.1.10:5000"}]}]}}
+    assert rewriter.rewrite(token, own)["token"]["catalog"][0]["endpoints"][0]["url"] == own
+    server = {"server": {"name": "http://10.0.1.10:5000/x", "metadata": {"note": "http://10.0.1.10:5000"}}}
+    assert rewriter.rewrite(server, own) == server

@@ -169,8 +169,10 @@ class Routes:
 
 # The keys under which OpenStack APIs put links: Nova, Neutron, Placement and
 # Glance's version documents {"rel", "href"}; Keystone's {"self", "next",
-# "previous"}; Glance's "first"/"next" (relative, so left as they are).
-LINK_KEYS = frozenset(("href", "self", "next", "previous", "first", "last"))
+# "previous"}, and its catalog's endpoint "url" (the local Keystone's own URL
+# becomes this interposer's /identity, so clients keep coming through it);
+# Glance's "first"/"next" (relative, so left as they are).
+LINK_KEYS = frozenset(("href", "self", "next", "previous", "first", "last", "url"))
 ORIGIN = re.compile(rb"https?://[^/?#\"\s]+")
 ORIGIN_END = re.compile(r"[/?#]")
 BOUNDARY = ("/", "?", "#")
