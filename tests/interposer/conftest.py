@@ -13,16 +13,19 @@ import json
 import socket
 from dataclasses import dataclass, field
 
+import aiohttp
 import pytest
 import yaml
 from aiohttp import web
 from multidict import CIMultiDict
+from yarl import URL
 
 from oid.interposer.app import build_app
 from oid.interposer.config import Routes, Settings
 from oid.scope import Catalog
 
 SECRET = "test-federation-secret-0123456789"
+TOKEN = "gAAAA-token"
 LOCATIONS = ("Berlin", "Denver", "Paris")
 
 
@@ -297,3 +300,19 @@ async def federation(tmp_path, aiohttp_server):
         fed.apps[name] = app
         await aiohttp_server(app, port=fed.ports[name])
     return fed
+
+
+async def call(fed, method, path, scope=None, entry="Berlin", headers=None, **kwargs):
+    headers = {"X-Auth-Token": TOKEN, **(headers or {})}
+    if scope is not None:
+        headers["X-Scope"] = scope
+    # encoded: the path and query are sent exactly as written (yarl would normalize them).
+    url = URL(fed.url(entry) + path, encoded=True)
+    async with aiohttp.ClientSession() as session:
+        async with session.request(method, url, headers=headers, **kwargs) as response:
+            body = await response.read()
+            try:
+                body = json.loads(body)
+            except ValueError:
+                pass
+            return response.status, response.headers, body

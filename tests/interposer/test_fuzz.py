@@ -133,7 +133,12 @@ INTERNAL = st.dictionaries(
 )
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# derandomize: the same examples in every run, so that CI is not a lottery; a new
+# search (derandomize=False, more examples) is how new findings are looked for. It
+# found a peer's scope with '*' in it making a 500 that way.
+@settings(
+    max_examples=300, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     method=st.sampled_from(["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"]),
     path=PATHS,

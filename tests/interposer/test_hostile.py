@@ -25,24 +25,7 @@ from oid.interposer.app import INTERPOSER, QuietClientErrors
 from oid.interposer.body import MEMORY_BYTES, ClientGone, StreamedBody
 from oid.interposer.health import CLOSED, OPEN, Health
 from oid.scope import Catalog, Location, normalize
-
-TOKEN = "gAAAA-token"
-
-
-async def call(fed, method, path, scope=None, entry="Berlin", headers=None, **kwargs):
-    headers = {"X-Auth-Token": TOKEN, **(headers or {})}
-    if scope is not None:
-        headers["X-Scope"] = scope
-    # encoded: the path and query are sent exactly as written (yarl would normalize them).
-    url = URL(fed.url(entry) + path, encoded=True)
-    async with aiohttp.ClientSession() as session:
-        async with session.request(method, url, headers=headers, **kwargs) as response:
-            body = await response.read()
-            try:
-                body = json.loads(body)
-            except ValueError:
-                pass
-            return response.status, response.headers, body
+from tests.interposer.conftest import TOKEN, call  # noqa: E402
 
 
 def breaker(fed, location, service="compute", entry="Berlin"):
@@ -550,3 +533,11 @@ async def test_file_descriptors_stay_flat_under_aborts_and_failures(federation):
     await asyncio.sleep(0.5)
     assert open_fds() <= before + 6, (before, open_fds())  # pooled keep-alive connections, no leak
     assert resource.getrlimit(resource.RLIMIT_NOFILE)
+
+
+async def test_a_peers_scope_with_a_star_left_in_it_is_a_400(federation):
+    """Found by the fuzzer: a request with the secret is parsed as canonical, where
+    '*' has no place; it made a 500."""
+    headers = {"X-Oid-Auth": federation.secret, "X-Scope": '{"compute": "*"}'}
+    status, _, body = await call(federation, "GET", "/compute/v2.1/servers", headers=headers)
+    assert status == 400 and "expanded" in body["error"]["message"]

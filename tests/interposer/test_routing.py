@@ -12,22 +12,7 @@ import aiohttp
 import pytest
 
 from oid.interposer.app import INTERPOSER
-
-TOKEN = "gAAAA-token"
-
-
-async def call(fed, method, path, scope=None, entry="Berlin", headers=None, **kwargs):
-    headers = {"X-Auth-Token": TOKEN, **(headers or {})}
-    if scope is not None:
-        headers["X-Scope"] = scope
-    async with aiohttp.ClientSession() as session:
-        async with session.request(method, fed.url(entry) + path, headers=headers, **kwargs) as response:
-            body = await response.read()
-            try:
-                body = json.loads(body)
-            except ValueError:
-                pass
-            return response.status, response.headers, body
+from tests.interposer.conftest import TOKEN, call  # noqa: E402
 
 
 async def test_local_route_cleans_the_token_and_sends_the_canonical_scope(federation):

@@ -129,7 +129,10 @@ class Admission:
         expr = scope.services.get(service)
         if expr is None:
             raise Refused(400, f"the scope names no location for {service} and {self.routes.here} offers none")
-        locations = expr.locations()
+        try:
+            locations = expr.locations()
+        except ScopeError as exc:  # a peer's "canonical" scope with a '*' left in it
+            raise Refused(400, str(exc)) from None
         if len(locations) > self.settings.max_fanout:
             raise Refused(400, f"the scope spans {len(locations)} locations, more than {self.settings.max_fanout}")
         unknown = [loc for loc in locations if loc not in self.routes.catalog.sites]
