@@ -70,7 +70,6 @@ def build_app(settings: Settings, routes: Routes | None = None) -> web.Applicati
     # Image uploads go through unbounded: the body is streamed, never held.
     app = web.Application(client_max_size=0)
     app[INTERPOSER] = interposer
-    app.on_startup.append(interposer.start)
     app.on_cleanup.append(interposer.stop)
 
     async def healthz(_request):

@@ -96,9 +96,6 @@ class Interposer:
 
     # -- lifecycle -----------------------------------------------------------
 
-    async def start(self, _app=None) -> None:
-        pass  # pools are made per location on first use
-
     async def stop(self, _app=None) -> None:
         await self.link.pools.close()
 
@@ -232,9 +229,7 @@ class Call:
         body = StreamedBody(self.request.content) if self.request.can_read_body else None
         try:
             upstream = await self.open(location, body)
-        except ClientGone:
-            raise
-        except Refused:
+        except (ClientGone, Refused):
             raise
         except Exception as exc:
             return error_response(502, f"{location} did not answer: {describe(exc)}", [failed(location, exc)])
@@ -325,10 +320,8 @@ class Call:
         async def operation(location):
             try:
                 return await self.open(location, body)
-            except (ClientGone, Refused):
-                raise
-            except NOT_DELIVERED:
-                raise
+            except (ClientGone, Refused, *NOT_DELIVERED):
+                raise  # the client's fault, a refusal, or never sent: '|' may go on
             except Exception as exc:
                 if retriable or isinstance(expr, AllOf):
                     raise
