@@ -253,6 +253,7 @@ class Federation:
         self.catalog_file = tmp_path / "catalog.yml"
         self.write_catalog()
         self.apps = {}
+        self.servers = {}  # the interposers' test servers, to kill one and start it again
 
     def catalog_data(self, extra_locations=()):
         data = {"locations": {}}
@@ -298,7 +299,7 @@ async def federation(tmp_path, aiohttp_server):
         settings = fed.settings(name)
         app = build_app(settings, Routes(Catalog.from_file(str(fed.catalog_file)), name))
         fed.apps[name] = app
-        await aiohttp_server(app, port=fed.ports[name])
+        fed.servers[name] = await aiohttp_server(app, port=fed.ports[name])
     return fed
 
 
