@@ -114,6 +114,11 @@ class Keystone:
                 expiration = 3600
                 [fernet_tokens]
                 key_repository = {self.workdir}/fernet-keys
+                # Receipts (multi-factor auth) have a key repository of their own,
+                # /etc/keystone/fernet-keys by default: bootstrap fails where that
+                # is missing (a machine where no Keystone was ever installed).
+                [fernet_receipts]
+                key_repository = {self.workdir}/fernet-keys
                 [credential]
                 key_repository = {self.workdir}/credential-keys
                 """
