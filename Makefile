@@ -27,7 +27,7 @@ OPENSTACK_CONSTRAINTS := constraints/openstack-2026.1.txt
 KOLLA_VENV := .cache/venv-kolla
 KOLLA_PACKAGES := kolla-ansible==22.2.0 ansible==12.3.0 docker==7.2.0
 
-.PHONY: help setup venvs demo check test lint unit sanity build openstack-venv kolla-venv images molecule molecule-lab
+.PHONY: help setup venvs demo check test test-large lint unit sanity build openstack-venv kolla-venv images molecule molecule-lab
 
 help:
 	@echo "make demo    set up (packages, venv, images) and run the main job"
@@ -35,6 +35,7 @@ help:
 	@echo "             the unit and property tests, the loopback suites"
 	@echo "make test    every test (what .ci/run runs): make check, then the roles' molecule scenarios,"
 	@echo "             the interposer's image, and the lab (brought up once) with everything run on it"
+	@echo "make test-large     a 1 GiB image under '|' and '&' on the lab as it is (not in make test)"
 	@echo "make molecule       the roles' molecule scenarios (part of make test)"
 	@echo "make molecule-lab   the molecule scenario lab alone: site.yml on the lab (make test runs it"
 	@echo "                    from tests/overlay, on the lab the run brought up)"
@@ -133,6 +134,11 @@ molecule: images
 molecule-lab: setup
 	$(MOLECULE) test -s lab
 
+# What moves gigabytes across the lab's WAN (a 1 GiB image under '|' and '&'), on the
+# lab as it is: brought up and federated by `make demo` or `oid lab up` and site.yml.
+test-large: setup
+	OID_LAB_REUSE=1 $(BIN)/pytest -q -s -m large tests/overlay/test_large_bodies.py
+
 # Every step of check and test records its wall time in build/durations.tsv;
 # the table is printed at the end (scripts/timed).
 TIMED := scripts/timed
@@ -158,6 +164,6 @@ test:
 	$(TIMED) "build the collection" $(MAKE) --no-print-directory build
 	$(TIMED) "images (built once, cached by their inputs)" $(MAKE) --no-print-directory images
 	$(MAKE) --no-print-directory molecule
-	$(TIMED) "pytest: image, lab, overlay" $(BIN)/pytest -q -m "lab or docker" $(call PYTEST_REPORT,test)
+	$(TIMED) "pytest: image, lab, overlay" $(BIN)/pytest -q -m "(lab or docker) and not large" $(call PYTEST_REPORT,test)
 	@scripts/timed --table
 	@cat build/verify-table.txt
