@@ -26,8 +26,11 @@ OPENSTACK_CONSTRAINTS := constraints/openstack-2026.1.txt
 # used only by bootstrap-servers, never by genconfig. `docker`: kolla's modules import it.
 KOLLA_VENV := .cache/venv-kolla
 KOLLA_PACKAGES := kolla-ansible==22.2.0 ansible==12.3.0 docker==7.2.0
+# The openstack CLI for oid-client's tests (client/, docs/cli.md): the current release.
+CLI_VENV := .cache/venv-cli
+CLI_PACKAGES := python-openstackclient==10.5.0
 
-.PHONY: help setup venvs demo check test test-large lint unit sanity build openstack-venv kolla-venv images molecule molecule-lab
+.PHONY: help setup venvs demo check test test-large lint unit sanity build openstack-venv kolla-venv cli-venv images molecule molecule-lab
 
 help:
 	@echo "make demo    set up (packages, venv, images) and run the main job"
@@ -41,7 +44,7 @@ help:
 	@echo "                    from tests/overlay, on the lab the run brought up)"
 
 # What needs no root: the Python environments (make check needs no more).
-venvs: $(VENV)/.installed $(ANSIBLE_TEST_GET_PIP) $(OPENSTACK_VENV)/.installed $(SHIPPED_WHEELS)/.downloaded $(KOLLA_VENV)/.installed
+venvs: $(VENV)/.installed $(ANSIBLE_TEST_GET_PIP) $(OPENSTACK_VENV)/.installed $(SHIPPED_WHEELS)/.downloaded $(KOLLA_VENV)/.installed $(CLI_VENV)/.installed
 
 setup: venvs
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -58,10 +61,20 @@ images: setup
 	images/molecule-host/build.sh
 	PYTHON=$(CURDIR)/$(PY) images/lab/build.sh
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml client/pyproject.toml
 	python3 -m venv $(VENV)
 	$(BIN)/pip install -q -U pip
-	$(BIN)/pip install -q -e '.[ansible,test]'
+	$(BIN)/pip install -q -e '.[ansible,test]' -e client
+	touch $@
+
+# The stock openstack CLI with oid-client beside it and nothing else, as an operator
+# installs them (docs/cli.md); tests/client runs it.
+cli-venv: $(CLI_VENV)/.installed
+$(CLI_VENV)/.installed: client/pyproject.toml
+	python3 -m venv $(CLI_VENV)
+	$(CLI_VENV)/bin/pip install -q -U pip
+	$(CLI_VENV)/bin/pip install -q $(CLI_PACKAGES) -e client
+	$(CLI_VENV)/bin/openstack --version
 	touch $@
 
 # Real OpenStack services for the tests (Keystone and Glance of the 2026.1 series, served

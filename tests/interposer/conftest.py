@@ -23,6 +23,7 @@ from yarl import URL
 from oid.interposer.app import build_app
 from oid.interposer.config import Routes, Settings
 from oid.scope import Catalog
+from tests.support.two_keystones import interposers, keystones  # noqa: F401 (fixtures of test_keystone.py)
 
 SECRET = "test-federation-secret-0123456789"
 TOKEN = "gAAAA-token"

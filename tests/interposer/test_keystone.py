@@ -6,50 +6,9 @@ import asyncio
 
 import openstack
 import pytest
-import yaml
 
-from oid.interposer.app import INTERPOSER, build_app
-from oid.interposer.config import Routes, Settings
-from oid.scope import Catalog
-from tests.support import keystone as ks
+from oid.interposer.app import INTERPOSER
 from tests.support.identity import admin
-
-pytestmark = pytest.mark.skipif(ks.available() is not None, reason=str(ks.available()))
-SECRET = "keystone-test-secret-0123456789"
-
-
-@pytest.fixture(scope="module")
-def keystones(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("keystones")
-    ports = {name: ks.free_port() for name in ("Berlin", "Denver")}
-    started = {}
-    try:
-        for name, port in ports.items():
-            # Each Keystone's catalog registers its own DC's interposer, as the overlay does.
-            started[name] = ks.Keystone(workdir, name, public_url=f"http://127.0.0.1:{port}/identity").start()
-            started[name].interposer_port = port
-        yield started
-    finally:
-        for keystone in started.values():
-            keystone.stop()
-
-
-@pytest.fixture
-async def interposers(keystones, tmp_path, aiohttp_server):
-    catalog = {
-        "locations": {
-            name: {"interposer": f"http://127.0.0.1:{k.interposer_port}", "services": {"identity": k.url}}
-            for name, k in keystones.items()
-        }
-    }
-    catalog_file = tmp_path / "catalog.yml"
-    catalog_file.write_text(yaml.safe_dump(catalog))
-    apps = {}
-    for name, keystone in keystones.items():
-        settings = Settings(name, str(catalog_file), port=keystone.interposer_port, federation_secret=SECRET)
-        apps[name] = build_app(settings, Routes(Catalog.from_file(str(catalog_file)), name))
-        await aiohttp_server(apps[name], port=keystone.interposer_port)
-    return apps
 
 
 def connect(keystone_through, password, scope=None):

@@ -1,0 +1,157 @@
+"""oid-client (client/): the scope for openstacksdk and the stock openstack CLI,
+against two real Keystones, each behind a real interposer on loopback. A token
+asked through Berlin's interposer with the scope `{keystone: Denver}` is Denver's,
+and what is listed with it is Denver's: the scope reached the federation, on the
+token request and on every request after it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+
+import openstack
+import pytest
+import yaml
+
+from tests.support.identity import admin
+from tests.support.lab import TOP
+
+CLI_VENV = TOP / ".cache" / "venv-cli"  # make venvs: python-openstackclient and oid-client, nothing else
+
+
+def cloud(keystones, name="Berlin", **auth):
+    """A clouds.yaml entry entering the federation through ``name``'s interposer."""
+    keystone = keystones[name]
+    return {
+        "auth_type": auth.pop("auth_type", "oid-password"),
+        "auth": {
+            "auth_url": f"http://127.0.0.1:{keystone.interposer_port}/identity/v3",
+            "username": "admin",
+            "password": auth.pop("password", keystone.password),
+            "project_name": "admin",
+            "user_domain_name": "Default",
+            "project_domain_name": "Default",
+            **auth,
+        },
+        "identity_api_version": 3,
+    }
+
+
+def project_ids(conn) -> set[str]:
+    return {project.id for project in conn.identity.projects()}
+
+
+async def test_the_sdk_sends_the_scope_on_the_token_request_and_after_it(keystones, interposers):
+    denver = keystones["Denver"]
+    conn = openstack.connect(**cloud(keystones, password=denver.password, scope="{keystone: Denver}"))
+    # The token is Denver's (Berlin's Keystone knows no such password) ...
+    assert await asyncio.to_thread(conn.session.get_user_id) == await asyncio.to_thread(
+        admin(denver).session.get_user_id
+    )
+    # ... and the project list with it too: the request carried the scope.
+    assert await asyncio.to_thread(project_ids, conn) == await asyncio.to_thread(project_ids, admin(denver))
+
+
+async def test_a_scope_as_a_mapping_and_in_clouds_yaml(keystones, interposers, tmp_path):
+    denver = keystones["Denver"]
+    mapped = openstack.connect(**cloud(keystones, password=denver.password, scope={"identity": "Denver"}))
+    assert await asyncio.to_thread(project_ids, mapped) == await asyncio.to_thread(project_ids, admin(denver))
+    clouds = tmp_path / "clouds.yaml"
+    clouds.write_text(yaml.safe_dump({"clouds": {"fed": cloud(keystones, password=denver.password)}}))
+    config = openstack.config.OpenStackConfig(config_files=[str(clouds)])
+    region = config.get_one("fed", auth={"scope": "{keystone: Denver}"})
+    conn = openstack.connection.Connection(config=region)
+    assert await asyncio.to_thread(project_ids, conn) == await asyncio.to_thread(project_ids, admin(denver))
+
+
+@pytest.mark.parametrize(
+    ("scope", "reason"),
+    [
+        ("{keystone: Atlantis}", "refused the scope"),
+        ("{keystone: Berlin&Denver}", "not supported yet"),
+        ("{nova: Berlin", "refused the scope"),
+    ],
+)
+async def test_a_scope_the_federation_cannot_apply_fails_before_any_request(keystones, interposers, scope, reason):
+    from oid_client.auth import ScopeError
+
+    conn = openstack.connect(**cloud(keystones, scope=scope))
+    with pytest.raises(ScopeError, match=reason):
+        await asyncio.to_thread(conn.session.get_user_id)
+
+
+async def test_a_scope_sent_straight_to_a_keystone_is_an_error(keystones, interposers):
+    from oid_client.auth import ScopeError
+
+    direct = cloud(keystones, scope="{keystone: Denver}")
+    direct["auth"]["auth_url"] = f"{keystones['Berlin'].url}/v3"  # Keystone itself: no interposer
+    conn = openstack.connect(**direct)
+    with pytest.raises(ScopeError, match="not a DC's interposer"):
+        await asyncio.to_thread(conn.session.get_user_id)
+
+
+# -- the stock openstack CLI ------------------------------------------------------
+
+
+def openstack_cli(clouds, *args, env=None):
+    if not (CLI_VENV / "bin" / "openstack").exists():
+        pytest.fail(f"no openstack CLI at {CLI_VENV}: run `make venvs`")
+    environment = {
+        "PATH": os.environ["PATH"],
+        "HOME": os.environ.get("HOME", "/root"),
+        "OS_CLIENT_CONFIG_FILE": str(clouds),
+    }
+    return subprocess.run(
+        [str(CLI_VENV / "bin" / "openstack"), *args], capture_output=True, text=True, timeout=120,
+        env={**environment, **(env or {})},
+    )  # fmt: skip
+
+
+@pytest.fixture
+def clouds_file(keystones, tmp_path):
+    denver = keystones["Denver"]
+    clouds = {
+        "fed": cloud(keystones, password=denver.password),
+        "stock": {**cloud(keystones, password=denver.password), "auth_type": "password"},
+    }
+    path = tmp_path / "clouds.yaml"
+    path.write_text(yaml.safe_dump({"clouds": clouds}))
+    return path
+
+
+async def run_cli(*args, **kwargs):
+    return await asyncio.to_thread(openstack_cli, *args, **kwargs)
+
+
+async def test_os_scope_with_the_talks_braces(keystones, interposers, clouds_file):
+    listed = await run_cli(
+        clouds_file, "--os-cloud", "fed", "--os-scope", "{keystone: Denver}", "project", "list", "-f", "json"
+    )
+    assert listed.returncode == 0, listed.stderr[-3000:]
+    ids = {project["ID"] for project in json.loads(listed.stdout)}
+    assert ids == await asyncio.to_thread(project_ids, admin(keystones["Denver"]))
+
+
+async def test_os_scope_from_the_environment(keystones, interposers, clouds_file):
+    listed = await run_cli(
+        clouds_file, "project", "list", "-f", "json", env={"OS_CLOUD": "fed", "OS_SCOPE": "{keystone: Denver}"}
+    )
+    assert listed.returncode == 0, listed.stderr[-3000:]
+    assert {p["ID"] for p in json.loads(listed.stdout)} == await asyncio.to_thread(
+        project_ids, admin(keystones["Denver"])
+    )
+
+
+async def test_a_scope_with_an_auth_type_that_takes_none_fails_loudly(keystones, interposers, clouds_file):
+    """Stock `password` knows no scope: the CLI stops, naming it, instead of running
+    the command at the entry's DC."""
+    refused = await run_cli(clouds_file, "--os-cloud", "stock", "--os-scope", "{keystone: Denver}", "project", "list")
+    assert refused.returncode != 0 and "scope" in refused.stderr, refused.stderr[-2000:]
+
+
+async def test_a_refused_scope_stops_the_cli_with_the_reason(keystones, interposers, clouds_file):
+    refused = await run_cli(clouds_file, "--os-cloud", "fed", "--os-scope", "{keystone: Atlantis}", "project", "list")
+    assert refused.returncode != 0
+    assert "refused the scope" in refused.stderr and "Atlantis" in refused.stderr, refused.stderr[-2000:]
