@@ -70,7 +70,7 @@ async def test_a_scope_as_a_mapping_and_in_clouds_yaml(keystones, interposers, t
     ("scope", "reason"),
     [
         ("{keystone: Atlantis}", "refused the scope"),
-        ("{keystone: Berlin&Denver}", "not supported yet"),
+        ("{keystone: Berlin&Atlantis}", "refused the scope"),
         ("{nova: Berlin", "refused the scope"),
     ],
 )
@@ -80,6 +80,34 @@ async def test_a_scope_the_federation_cannot_apply_fails_before_any_request(keys
     conn = openstack.connect(**cloud(keystones, scope=scope))
     with pytest.raises(ScopeError, match=reason):
         await asyncio.to_thread(conn.session.get_user_id)
+
+
+@pytest.fixture(scope="module")
+def alice(keystones):
+    """One user of the same name and password, admin, in both Keystones: the
+    credentials a scope over both Keystones logs in with at each."""
+    for keystone in keystones.values():
+        conn = admin(keystone)
+        user = conn.identity.find_user("alice") or conn.identity.create_user(
+            name="alice", password="alice-secret", domain_id="default"
+        )
+        project = conn.identity.find_project("admin")
+        conn.identity.assign_project_role_to_user(project, user, conn.identity.find_role("admin"))
+    return {"username": "alice", "password": "alice-secret"}
+
+
+def user_names(keystone) -> set[str]:
+    return {user.name for user in admin(keystone).identity.users()}
+
+
+async def test_a_user_created_under_and_of_two_keystones_is_in_both(keystones, interposers, alice):
+    """{keystone: Berlin&Denver}: one login, a token of each Keystone, each branch of
+    the '&' sent with its own (X-Scope-Tokens); the user is created in both."""
+    conn = openstack.connect(**cloud(keystones, **alice, scope="{keystone: Berlin&Denver}"))
+    name = f"bob-{os.getpid()}"
+    await asyncio.to_thread(lambda: conn.identity.create_user(name=name, password="x", domain_id="default"))
+    for keystone in keystones.values():
+        assert name in await asyncio.to_thread(user_names, keystone), keystone.name
 
 
 async def test_a_scope_sent_straight_to_a_keystone_is_an_error(keystones, interposers):
@@ -149,6 +177,28 @@ async def test_a_scope_with_an_auth_type_that_takes_none_fails_loudly(keystones,
     the command at the entry's DC."""
     refused = await run_cli(clouds_file, "--os-cloud", "stock", "--os-scope", "{keystone: Denver}", "project", "list")
     assert refused.returncode != 0 and "scope" in refused.stderr, refused.stderr[-2000:]
+
+
+async def test_the_talks_user_create_in_two_keystones(keystones, interposers, alice, tmp_path):
+    """The talk: `openstack user create Alice --os-scope '{keystone: Berlin&Denver}'`."""
+    clouds = tmp_path / "alice.yaml"
+    clouds.write_text(yaml.safe_dump({"clouds": {"fed": cloud(keystones, **alice)}}))
+    name = f"Carol-{os.getpid()}"
+    made = await run_cli(
+        clouds,
+        "--os-cloud",
+        "fed",
+        "--os-scope",
+        "{keystone: Berlin&Denver}",
+        "user",
+        "create",
+        name,
+        "--password",
+        "x",
+    )
+    assert made.returncode == 0, made.stderr[-3000:]
+    for keystone in keystones.values():
+        assert name in await asyncio.to_thread(user_names, keystone), keystone.name
 
 
 async def test_a_refused_scope_stops_the_cli_with_the_reason(keystones, interposers, clouds_file):

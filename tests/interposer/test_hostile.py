@@ -549,3 +549,21 @@ async def test_a_peers_scope_with_a_star_left_in_it_is_a_400(federation):
     headers = {"X-Oid-Auth": federation.secret, "X-Scope": '{"compute": "*"}'}
     status, _, body = await call(federation, "GET", "/compute/v2.1/servers", headers=headers)
     assert status == 400 and "expanded" in body["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    "tokens",
+    ["Berlin", "Berlin=", "Atlantis=gAAAA", "Berlin=a b", "Berlin=gAAAA, Berlin=gBBBB", "Berlin=gA\u00e9"],
+)
+async def test_per_keystone_tokens_that_are_not_a_list_of_location_token_are_a_400(federation, tokens):
+    headers = {"X-Scope-Tokens": tokens}
+    status, _, body = await call(federation, "GET", "/compute/v2.1/servers", scope="{nova: Denver}", headers=headers)
+    assert status == 400 and "X-Scope-Tokens" in body["error"]["message"]
+
+
+async def test_per_keystone_tokens_are_read_at_the_entry_and_not_passed_on(federation):
+    headers = {"X-Scope-Tokens": "Berlin=gAAAA-berlin, Denver=gAAAA-denver"}
+    status, _, _ = await call(federation, "GET", "/compute/v2.1/servers", scope="{nova: Denver}", headers=headers)
+    assert status == 200
+    seen = federation.backends["Denver"].seen[-1]["headers"]
+    assert "X-Scope-Tokens" not in seen and seen["X-Auth-Token"] == TOKEN  # compute: the client's own token

@@ -27,6 +27,7 @@ from keystoneauth1.identity import v3
 from keystoneauth1.loading._plugins.identity import v3 as v3_loaders
 
 SCOPE_HEADER = "X-Scope"
+IDENTITY_TOKENS_HEADER = "X-Scope-Tokens"  # a token of each Keystone the scope names (interposer's admission)
 SCOPE_PATH = "/oid/v1/scope"  # the interposer's scope endpoint (docs/interposer.md)
 IDENTITY_PREFIX = "/identity"  # where an interposer serves its DC's Keystone
 
@@ -94,30 +95,62 @@ class _ScopedMethod:
 
 
 class _Scoped:
-    """A v3 plugin whose every request carries ``scope``, checked at the entry first."""
+    """A v3 plugin whose every request carries ``scope``, checked at the entry first.
+
+    A scope whose identity names several Keystones (``{keystone: Berlin&Denver}``)
+    needs a token of each, since a Keystone validates only its own: the plugin
+    logs in at each (the same credentials, each request narrowed to one Keystone)
+    and sends them all in X-Scope-Tokens; the interposer gives each identity
+    branch its own Keystone's token. X-Auth-Token is the entry's token (or the
+    first named Keystone's)."""
 
     def __init__(self, *args: Any, scope: Any = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
+        self.oid_arguments = (args, kwargs)
         self.oid_scope = scope_text(scope)
         self.oid_normalized: dict | None = None  # the entry's answer, once it accepted the scope
+        self.oid_keystones: dict[str, _Scoped] = {}  # one plugin per Keystone, when several
 
     def get_auth_ref(self, session, **kwargs):
-        if self.oid_scope:
-            self.oid_normalized = check_scope(session, self.auth_url, self.oid_scope)
-            identity = self.oid_normalized["scope"].get("identity", "")
-            if "&" in identity:
-                # One token answers for one Keystone; a token of each, sent with each
-                # branch, is not done yet: refused rather than sent where it fails.
-                raise ScopeError(
-                    f"identity {identity!r}: a token from each of several Keystones is not supported yet; "
-                    "name one Keystone in the scope's identity (or none: the entry's)"
-                )
-        return super().get_auth_ref(session, **kwargs)
+        if not self.oid_scope:
+            return super().get_auth_ref(session, **kwargs)
+        self.oid_normalized = check_scope(session, self.auth_url, self.oid_scope)
+        named = self.oid_normalized.get("named", {}).get("identity", [])
+        if len(named) <= 1:
+            return super().get_auth_ref(session, **kwargs)
+        self.oid_keystones = self.logged_in_everywhere(session, named)
+        entry = self.oid_normalized.get("entry")
+        primary = entry if entry in self.oid_keystones else next(iter(self.oid_keystones))
+        return self.oid_keystones[primary].get_access(session)
+
+    def logged_in_everywhere(self, session, named: list[str]) -> dict:
+        """A plugin of each named Keystone, logged in. Under '&' every one is needed;
+        under '|' those that answer are enough (the others are the ones '|' skips)."""
+        every = "&" in self.oid_normalized["scope"]["identity"]
+        args, kwargs = self.oid_arguments
+        plugins, failures = {}, {}
+        for name in named:
+            plugin = type(self)(*args, scope=json.dumps({"identity": name}), **kwargs)
+            try:
+                plugin.get_access(session)
+            except exceptions.ClientException as exc:
+                if every:
+                    message = f"no token from {name}'s Keystone, which the scope's identity needs: {exc}"
+                    raise ScopeError(message) from exc
+                failures[name] = exc
+                continue
+            plugins[name] = plugin
+        if not plugins:
+            raise ScopeError(f"no token from any Keystone of the scope: {failures}")
+        return plugins
 
     def get_headers(self, session, **kwargs):
         headers = super().get_headers(session, **kwargs)
         if headers is not None and self.oid_scope:
             headers[SCOPE_HEADER] = self.oid_scope
+            if self.oid_keystones:
+                tokens = (f"{name}={plugin.get_token(session)}" for name, plugin in self.oid_keystones.items())
+                headers[IDENTITY_TOKENS_HEADER] = ", ".join(tokens)
         return headers
 
 

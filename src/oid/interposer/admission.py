@@ -29,6 +29,11 @@ from oid.interposer.config import SERVICE_PREFIXES
 from oid.scope import Location, ScopeError
 
 SCOPE_CACHE_SIZE = 4096
+# A client whose scope names several Keystones ({keystone: Berlin&Denver}) sends
+# a token of each, "Berlin=<token>, Denver=<token>": each identity branch goes
+# with its own Keystone's token (a Keystone validates only its own).
+IDENTITY_TOKENS_HEADER = "X-Scope-Tokens"
+TOKEN_CHARACTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_=.")
 
 
 class Refused(Exception):
@@ -64,6 +69,7 @@ class Admitted:
     hops: int
     origin: str
     trusted: bool
+    identity_tokens: dict  # {location: token}, from X-Scope-Tokens
 
 
 class Admission:
@@ -143,7 +149,26 @@ class Admission:
             origin = request.headers.get(ORIGIN_HEADER, self.routes.here)
             if origin not in self.routes.catalog.sites:
                 raise Refused(400, f"bad {ORIGIN_HEADER} header: not a location of the catalog")
-        return Admitted(service, tail, scope, expr, locations, hops, origin, trusted)
+        tokens = self.identity_tokens(request.headers.get(IDENTITY_TOKENS_HEADER))
+        return Admitted(service, tail, scope, expr, locations, hops, origin, trusted, tokens)
+
+    def identity_tokens(self, text: str | None) -> dict:
+        """``Berlin=<token>, Denver=<token>`` -> {location: token}; 400 for anything else."""
+        if not text:
+            return {}
+        tokens = {}
+        for item in text.split(","):
+            name, equals, token = item.strip().partition("=")
+            if not equals or not token or not set(token) <= TOKEN_CHARACTERS:
+                raise Refused(400, f"bad {IDENTITY_TOKENS_HEADER} header: a list of <location>=<token>")
+            try:
+                location = self.routes.catalog.resolve(name.strip())
+            except ScopeError:
+                raise Refused(400, f"bad {IDENTITY_TOKENS_HEADER} header: a location not in the catalog") from None
+            if location in tokens:
+                raise Refused(400, f"bad {IDENTITY_TOKENS_HEADER} header: {location} twice")
+            tokens[location] = token
+        return tokens
 
 
 def is_single(expr) -> bool:

@@ -28,7 +28,7 @@ from multidict import CIMultiDict
 from oid import policy
 from oid.entry import AUTH_HEADER, HOP_HEADER, ORIGIN_HEADER, SCOPE_HEADER, split_token
 from oid.interposer import metrics
-from oid.interposer.admission import Admission, Refused, is_single
+from oid.interposer.admission import IDENTITY_TOKENS_HEADER, Admission, Refused, is_single
 from oid.interposer.body import ClientGone, HeldBody, StreamedBody, TooLarge
 from oid.interposer.config import Routes, Settings
 from oid.interposer.health import Health
@@ -57,6 +57,8 @@ REQUEST_ID_HEADER = "X-Openstack-Request-Id"
 # discovery, before the request that reports the DC by name.
 VERSION_DOCUMENT = re.compile(r"^/?(v\d+(\.\d+)?/?)?$")
 TOKEN_HEADERS = ("X-Auth-Token", "X-Subject-Token", "X-Service-Token")
+# What the entry reads and does not pass on (lower case).
+ENTRY_ONLY_HEADERS = ("x-scope", IDENTITY_TOKENS_HEADER.lower(), "accept-encoding")
 HOP_BY_HOP = {
     "connection",
     "keep-alive",
@@ -183,9 +185,11 @@ class Call:
         headers = CIMultiDict()
         for key, value in self.request.headers.items():
             lower = key.lower()
-            if lower in HOP_BY_HOP or lower.startswith("x-oid-") or lower in ("x-scope", "accept-encoding"):
+            if lower in HOP_BY_HOP or lower.startswith("x-oid-") or lower in ENTRY_ONLY_HEADERS:
                 continue  # accept-encoding: JSON is read here, keep it plain
             headers.add(key, split_token(value)[0] if key.title() in TOKEN_HEADERS else value)
+        if self.service == "identity" and location in self.admitted.identity_tokens:
+            headers["X-Auth-Token"] = self.admitted.identity_tokens[location]  # that Keystone's own token
         headers[SCOPE_HEADER] = policy.narrow(self.scope, self.service, Location(location)).canonical()
         headers[AUTH_HEADER] = self.settings.federation_secret
         headers[HOP_HEADER] = str(self.admitted.hops + 1)
@@ -454,8 +458,11 @@ def scope_endpoint(interposer: Interposer):
             scope = normalize(text, routes.catalog, routes.here, defaults=policy.default_expressions)
         except ScopeError as exc:
             return error_response(400, str(exc))
+        # named: the locations each service's expression names, so that a client
+        # (oid-client) can get a token of each Keystone without parsing expressions.
+        named = {service: scope.locations(service) for service in scope.services}
         return web.json_response(
-            {"scope": scope.as_dict(), "entry": routes.here, "locations": routes.catalog.names},
+            {"scope": scope.as_dict(), "named": named, "entry": routes.here, "locations": routes.catalog.names},
             dumps=compact_json,
         )
 
