@@ -178,46 +178,41 @@ class ApplicationCredential(_Scoped, v3.ApplicationCredential):
     _auth_method_class = ApplicationCredentialMethod
 
 
-def scope_option() -> loading.Opt:
-    # Named oid-scope, with 'scope' as its other name: osc-lib makes a global
-    # --os-<name> of every plugin's options, and --os-scope belongs to the OSC
-    # extension (osc.py), which keeps the value out of openstacksdk's str.format.
-    return loading.Opt(
-        "oid-scope",
-        dest="scope",
-        deprecated=[loading.Opt("scope")],
-        help="oid scope, e.g. '{nova: Berlin, glance: Denver|Paris}' (sent as X-Scope)",
-    )
+class _ScopedLoader:
+    """A v3 loader whose plugin is ``scoped`` and whose options gain the scope.
+    Named oid-scope, with 'scope' as its other name: osc-lib makes a global
+    --os-<name> of every plugin's options, and --os-scope belongs to the OSC
+    extension (osc.py), which keeps the value out of openstacksdk's str.format."""
+
+    scoped: type
+
+    @property
+    def plugin_class(self):
+        return self.scoped
+
+    def get_options(self):
+        scope = loading.Opt(
+            "oid-scope",
+            dest="scope",
+            deprecated=[loading.Opt("scope")],
+            help="oid scope, e.g. '{nova: Berlin, glance: Denver|Paris}' (sent as X-Scope)",
+        )
+        return [*super().get_options(), scope]
 
 
-class PasswordLoader(v3_loaders.Password):
+class PasswordLoader(_ScopedLoader, v3_loaders.Password):
     """Keystone v3 password, with an oid scope."""
 
-    @property
-    def plugin_class(self):
-        return Password
-
-    def get_options(self):
-        return [*super().get_options(), scope_option()]
+    scoped = Password
 
 
-class TokenLoader(v3_loaders.Token):
+class TokenLoader(_ScopedLoader, v3_loaders.Token):
     """Keystone v3 token, with an oid scope."""
 
-    @property
-    def plugin_class(self):
-        return Token
-
-    def get_options(self):
-        return [*super().get_options(), scope_option()]
+    scoped = Token
 
 
-class ApplicationCredentialLoader(v3_loaders.ApplicationCredential):
+class ApplicationCredentialLoader(_ScopedLoader, v3_loaders.ApplicationCredential):
     """Keystone v3 application credential, with an oid scope."""
 
-    @property
-    def plugin_class(self):
-        return ApplicationCredential
-
-    def get_options(self):
-        return [*super().get_options(), scope_option()]
+    scoped = ApplicationCredential
