@@ -30,7 +30,7 @@ KOLLA_PACKAGES := kolla-ansible==22.2.0 ansible==12.3.0 docker==7.2.0
 CLI_VENV := .cache/venv-cli
 CLI_PACKAGES := python-openstackclient==10.5.0
 
-.PHONY: help setup venvs demo check test test-large lint unit sanity build openstack-venv kolla-venv cli-venv images molecule molecule-lab
+.PHONY: help setup venvs demo check test test-large lint unit sanity build openstack-venv kolla-venv cli-venv images molecule molecule-lanes molecule-lab images-beside molecule-beside lab-tier
 
 help:
 	@echo "make demo    set up (packages, venv, images) and run the main job"
@@ -138,7 +138,9 @@ MOLECULE := env PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/molecule
 # molecule-lab` runs it alone. The images they use are built first, once: two
 # lanes must not build the same image at once.
 MOLECULE_LANES := "oid_interposer oid_interposer_podman oid_kolla" "oid_catalog oid_paste"
-molecule: images
+molecule: images molecule-lanes
+
+molecule-lanes:
 	scripts/molecule-lanes $(MOLECULE_LANES)
 
 # site.yml on the lab through molecule: `oid lab up` (or converge a running lab),
@@ -165,18 +167,32 @@ check: venvs
 	$(TIMED) "ruff, ansible-lint" $(MAKE) --no-print-directory lint
 	$(TIMED) "ansible-test sanity" $(MAKE) --no-print-directory sanity
 	$(TIMED) "pytest: units, properties, loopback" $(BIN)/pytest -q -m "not lab and not docker" $(call PYTEST_REPORT,check)
-	@scripts/timed --table
+	@[ -n "$(OID_KEEP_DURATIONS)" ] || scripts/timed --table
 
 # Everything: make check, then what needs Docker and the lab. The lab comes up once,
 # from nothing, in the pytest session (tests/lab); tests/overlay federates it with the
 # molecule scenario lab (site.yml, its re-run, its checks) and runs the rest on it.
+# Steps that share nothing run side by side (2 cores: each leaves the other idle
+# time): make check beside the images, the roles' molecule scenarios beside the lab's
+# pytest tier (their containers, networks and files are named apart). A side-by-side
+# step's output goes to its log in build/, printed when it fails.
 test:
 	@rm -f build/durations.tsv
 	$(TIMED) "setup: packages, engine, venvs (three at once)" $(MAKE) --no-print-directory -j3 setup
-	$(MAKE) --no-print-directory check OID_KEEP_DURATIONS=1
+	$(MAKE) --no-print-directory -j2 check images-beside OID_KEEP_DURATIONS=1
 	$(TIMED) "build the collection" $(MAKE) --no-print-directory build
-	$(TIMED) "images (built once, cached by their inputs)" $(MAKE) --no-print-directory images
-	$(MAKE) --no-print-directory molecule
-	$(TIMED) "pytest: image, lab, overlay" $(BIN)/pytest -q -m "(lab or docker) and not large" $(call PYTEST_REPORT,test)
+	$(MAKE) --no-print-directory -j2 molecule-beside lab-tier
 	@scripts/timed --table
 	@cat build/verify-table.txt
+
+images-beside: setup
+	@mkdir -p build
+	@echo "images: building (log: build/images.log)"
+	@$(TIMED) "images (built once, cached by their inputs)" $(MAKE) --no-print-directory images >build/images.log 2>&1 \
+	  || { echo "images FAILED; the end of build/images.log:"; tail -n 80 build/images.log; exit 1; }
+
+molecule-beside:
+	@scripts/molecule-lanes $(MOLECULE_LANES)
+
+lab-tier:
+	$(TIMED) "pytest: image, lab, overlay" $(BIN)/pytest -q -m "(lab or docker) and not large" $(call PYTEST_REPORT,test)

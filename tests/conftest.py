@@ -4,12 +4,20 @@ the way Ansible imports it (next to the collections of the `ansible` package).""
 import sys
 from pathlib import Path
 
+from hypothesis import settings
+
 COLLECTIONS = Path(__file__).resolve().parents[1] / "collections"
 if str(COLLECTIONS) not in sys.path:
     sys.path.insert(0, str(COLLECTIONS))
 
 # The lab (real OpenStack DCs in containers), shared by every suite that needs it.
 from tests.support.lab import lab  # noqa: E402,F401
+
+# No per-example deadline: make test runs suites side by side on two cores, and a
+# property test must fail on a wrong answer, not on a busy machine (speed is
+# measured by benchmarks/, never asserted).
+settings.register_profile("oid", deadline=None)
+settings.load_profile("oid")
 
 
 # --suite-times FILE: the time each test file took (setup, call and teardown of its
