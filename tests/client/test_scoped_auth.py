@@ -9,16 +9,13 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import subprocess
 
 import openstack
 import pytest
 import yaml
 
+from tests.support.cli import openstack_cli
 from tests.support.identity import admin
-from tests.support.lab import TOP
-
-CLI_VENV = TOP / ".cache" / "venv-cli"  # make venvs: python-openstackclient and oid-client, nothing else
 
 
 def cloud(keystones, name="Berlin", **auth):
@@ -121,20 +118,6 @@ async def test_a_scope_sent_straight_to_a_keystone_is_an_error(keystones, interp
 
 
 # -- the stock openstack CLI ------------------------------------------------------
-
-
-def openstack_cli(clouds, *args, env=None):
-    if not (CLI_VENV / "bin" / "openstack").exists():
-        pytest.fail(f"no openstack CLI at {CLI_VENV}: run `make venvs`")
-    environment = {
-        "PATH": os.environ["PATH"],
-        "HOME": os.environ.get("HOME", "/root"),
-        "OS_CLIENT_CONFIG_FILE": str(clouds),
-    }
-    return subprocess.run(
-        [str(CLI_VENV / "bin" / "openstack"), *args], capture_output=True, text=True, timeout=120,
-        env={**environment, **(env or {})},
-    )  # fmt: skip
 
 
 @pytest.fixture

@@ -1,0 +1,117 @@
+"""The talk's commands, with the stock openstack CLI, on the federated lab (issue:
+"`openstack --os-scope`"): python-openstackclient with oid-client (docs/cli.md),
+each DC's admin entering the federation through Berlin's interposer. The lab's
+own clouds.yaml entry `oid-berlin` with `auth_type: oid-password` is all it takes.
+
+    openstack server create my-vm --image Debian --os-scope '{nova: Berlin, glance: Denver}'
+    openstack server list --os-scope '{nova: Berlin&Denver}'
+    openstack user create Alice --password-prompt --os-scope '{keystone: Berlin&Denver}'
+
+What each command did is checked at each DC's own services, not through the
+interposer that ran it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+
+import pytest
+import requests
+import yaml
+
+from tests.support.cli import openstack_cli
+from tests.support.lab import CLOUDS, connect, docker
+
+pytestmark = pytest.mark.lab
+
+PID = os.getpid()
+
+
+@pytest.fixture(scope="module")
+def clouds(federation, tmp_path_factory):
+    """The lab's clouds.yaml, its `oid-<dc>` entries with oid-client's auth type."""
+    lab_clouds = yaml.safe_load(CLOUDS.read_text())["clouds"]
+    entering = {name: entry for name, entry in lab_clouds.items() if name.startswith("oid-")}
+    scoped = {name: {**entry, "auth_type": "oid-password"} for name, entry in entering.items()}
+    path = tmp_path_factory.mktemp("cli") / "clouds.yaml"
+    path.write_text(yaml.safe_dump({"clouds": scoped}))
+    return path
+
+
+def cli(clouds, scope, *args):
+    """`openstack --os-cloud oid-berlin --os-scope SCOPE ARGS -f json`, its output parsed."""
+    started = time.monotonic()
+    done = openstack_cli(clouds, "--os-cloud", "oid-berlin", "--os-scope", scope, *args, timeout=300)
+    print(f"openstack {' '.join(args[:2])} --os-scope {scope!r}: {time.monotonic() - started:.1f} s")
+    assert done.returncode == 0, f"openstack {' '.join(args)} --os-scope {scope!r}: {done.stderr[-3000:]}"
+    return json.loads(done.stdout) if "json" in args else done.stdout
+
+
+def quiet(clouds, scope, *args):
+    """A clean-up command: run it, whatever it answers (the test's own failure matters more)."""
+    openstack_cli(clouds, "--os-cloud", "oid-berlin", "--os-scope", scope, *args, timeout=300)
+
+
+def test_the_talks_boot_and_list_across_dcs(federation, clouds, tmp_path):
+    dcs = federation["dcs"]
+    berlin, denver = connect(dcs["Berlin"]), connect(dcs["Denver"])
+    image_file = tmp_path / "debian.raw"
+    data = os.urandom(1024 * 1024 + 7)
+    image_file.write_bytes(data)
+    image_name, vm_name, other_name = f"Debian-{PID}", f"my-vm-{PID}", f"denver-vm-{PID}"
+    made = []  # (scope, command...) to delete, last first
+    try:
+        # The image in Denver only, by name.
+        image = cli(clouds, "{glance: Denver}", "image", "create", image_name, "--file", str(image_file),
+                    "--disk-format", "raw", "--container-format", "bare", "-f", "json")  # fmt: skip
+        made.append(("{glance: Denver}", "image", "delete", image["id"]))
+        assert denver.image.find_image(image["id"]) is not None
+        assert berlin.image.find_image(image_name) is None
+        for where, cidr in (("Berlin", "192.168.95.0/24"), ("Denver", "192.168.96.0/24")):
+            net = f"cli-{where}-{PID}"
+            cli(clouds, f"{{neutron: {where}}}", "network", "create", net, "-f", "json")
+            made.append((f"{{neutron: {where}}}", "network", "delete", net))
+            cli(clouds, f"{{neutron: {where}}}", "subnet", "create", net, "--network", net,
+                "--subnet-range", cidr, "-f", "json")  # fmt: skip
+        # The talk's boot: Nova in Berlin, the image (named, looked up in Denver's Glance) from Denver.
+        vm = cli(clouds, "{nova: Berlin, glance: Denver}", "server", "create", vm_name, "--image", image_name,
+                 "--flavor", "m1.tiny", "--network", f"cli-Berlin-{PID}", "--wait", "-f", "json")  # fmt: skip
+        made.append(("{nova: Berlin}", "server", "delete", "--wait", vm["id"]))
+        assert vm["status"] == "ACTIVE", vm
+        assert berlin.compute.get_server(vm["id"]).status == "ACTIVE"
+        fetched = [line for line in docker("logs", "oidlab_berlin_nova_compute").stderr.splitlines()
+                   if f"oid-lab fetched image {image['id']}" in line]  # fmt: skip
+        assert fetched and f"sha512 verified {hashlib.sha512(data).hexdigest()}" in fetched[-1]
+        # A server in Denver from the same image (a scope names every service away
+        # from the entry: Glance would be Berlin's), then the talk's list of both.
+        other = cli(clouds, "{nova: Denver, glance: Denver}", "server", "create", other_name, "--image", image_name,
+                    "--flavor", "m1.tiny", "--network", f"cli-Denver-{PID}", "--wait", "-f", "json")  # fmt: skip
+        made.append(("{nova: Denver}", "server", "delete", "--wait", other["id"]))
+        listed = cli(clouds, "{nova: Berlin&Denver}", "server", "list", "-f", "json")
+        assert {vm["id"], other["id"]} <= {server["ID"] for server in listed}, listed
+        alone = cli(clouds, "{nova: Denver}", "server", "list", "-f", "json")
+        assert other["id"] in {s["ID"] for s in alone} and vm["id"] not in {s["ID"] for s in alone}
+    finally:
+        for scope, *command in reversed(made):
+            quiet(clouds, scope, *command)
+
+
+def test_the_talks_user_create_in_two_keystones(federation, clouds):
+    """The lab's admins share a password, so oid-password logs in at both Keystones
+    with the one set of credentials and sends each its own token (X-Scope-Tokens)."""
+    name = f"Alice-{PID}"
+    scope = "{keystone: Berlin&Denver}"
+    try:
+        cli(clouds, scope, "user", "create", name, "--password", "alice-secret", "-f", "json")
+        for location in ("Berlin", "Denver"):
+            found = connect(federation["dcs"][location]).identity.find_user(name)
+            assert found is not None, f"{name} is not in {location}'s Keystone"
+        # Alice logs in at Denver's own Keystone with the password given once.
+        denver = federation["dcs"]["Denver"]
+        body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
+            "name": name, "domain": {"name": "Default"}, "password": "alice-secret"}}}}}  # fmt: skip
+        assert requests.post(f"{denver.endpoint('identity')}/auth/tokens", json=body, timeout=30).status_code == 201
+    finally:
+        quiet(clouds, scope, "user", "delete", name)
