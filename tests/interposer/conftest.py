@@ -11,6 +11,7 @@ import asyncio
 import hashlib
 import json
 import socket
+import uuid
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -60,6 +61,7 @@ class Backend:
     status: int = 200  # what list requests answer; set to 503 to make the DC fail
     stall: bool = False  # accept and never answer
     uploads: dict = field(default_factory=dict)
+    images: list = field(default_factory=list)  # (body received, record made) of each POST /v2/images
     bodies: list = field(default_factory=list)  # (size, sha256) of each body /v2.1/echo received
 
     @property
@@ -75,6 +77,7 @@ class Backend:
         app.router.add_get("/v2.1/servers", self.servers)
         app.router.add_get("/v2.1/servers/{id}", self.server)
         app.router.add_post("/v2.1/servers", self.create)
+        app.router.add_post("/v2/images", self.create_image)
         app.router.add_put("/v2/images/{id}/file", self.upload)
         app.router.add_get("/v2/images/{id}/file", self.download)
         # For the adversarial suite (test_hostile.py).
@@ -153,6 +156,14 @@ class Backend:
             status=202,
             headers={"Location": f"{self.url}/v2.1/servers/{self.location}-new"},
         )
+
+    async def create_image(self, request):
+        """Glance's create: the client's id if it chose one, else a new one."""
+        self.record(request)
+        body = await request.json()
+        image = {"id": body.get("id") or str(uuid.uuid4()), "name": body.get("name"), "status": "queued"}
+        self.images.append((body, image))
+        return web.json_response(image, status=201)
 
     async def upload(self, request):
         self.record(request)

@@ -84,6 +84,28 @@ async def test_single_resource_under_and_succeeds_only_everywhere(federation):
     assert all(b.seen[-1]["method"] == "POST" for b in (federation.backends["Berlin"], federation.backends["Denver"]))
 
 
+async def test_an_image_created_under_and_has_one_id_at_every_location(federation):
+    """Glance takes the id from the client: under '&' the entry chooses one, so that
+    the upload after it (PUT /v2/images/<id>/file, same scope) finds the image everywhere."""
+    berlin, denver = federation.backends["Berlin"], federation.backends["Denver"]
+    scope = "{glance: Berlin&Denver}"
+    status, _headers, body = await call(federation, "POST", "/image/v2/images", scope=scope, json={"name": "debian"})
+    assert status == 201, body
+    assert berlin.images[-1][1]["id"] == denver.images[-1][1]["id"] == body["id"]
+    assert berlin.images[-1][0] == denver.images[-1][0] == {"name": "debian", "id": body["id"]}
+    status, _headers, _body = await call(
+        federation, "PUT", f"/image/v2/images/{body['id']}/file", scope=scope, data=b"x" * 1000
+    )
+    assert status == 204 and berlin.uploads[body["id"]] == denver.uploads[body["id"]] == 1000
+    # A client's own id is kept; one location, or '|', chooses nothing.
+    mine = "5b3c3cf2-5f7e-4a40-9d4d-7c0c3b1b9e01"
+    await call(federation, "POST", "/image/v2/images", scope=scope, json={"name": "mine", "id": mine})
+    assert berlin.images[-1][1]["id"] == denver.images[-1][1]["id"] == mine
+    for alone in ("{glance: Denver}", "{glance: Denver|Berlin}"):
+        await call(federation, "POST", "/image/v2/images", scope=alone, json={"name": "alone"})
+        assert denver.images[-1][0] == {"name": "alone"}
+
+
 async def test_or_takes_the_first_that_succeeds(federation):
     status, headers, body = await call(federation, "GET", "/compute/v2.1/servers", scope="{nova: Denver|Paris}")
     assert status == 200 and body["servers"][0]["id"] == "Denver-1"

@@ -86,6 +86,16 @@ class HeldBody:
             raise ClientGone(f"the client's body ended early: {type(exc).__name__}") from None
         return body
 
+    @classmethod
+    def of(cls, data: bytes) -> HeldBody:
+        """A body the interposer wrote itself (small: held in memory)."""
+        body = cls(None)
+        body.memory, body.size = [data], len(data)
+        return body
+
+    def in_memory(self) -> bool:
+        return self.file is None
+
     async def _add(self, chunk: bytes, limit: int) -> None:
         self.size += len(chunk)
         if self.size > limit:

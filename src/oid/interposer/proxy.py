@@ -75,6 +75,12 @@ HOP_BY_HOP = {
 # received them: a POST that failed with a 5xx or a timeout may have created
 # something there (two servers for one request).
 IDEMPOTENT_METHODS = frozenset(("GET", "HEAD", "OPTIONS", "PUT", "DELETE"))
+# Creates whose API takes the new resource's id from the client (service, path):
+# under '&' each location would pick an id of its own, and what the client does
+# next under the same scope (an image's bytes to /v2/images/<id>/file, as the
+# openstack CLI and openstacksdk send them) would find it at one location only.
+# Where the client chose none, the entry chooses one for every location.
+CLIENT_CHOSEN_IDS = {("image", "/v2/images"): "id"}
 # Status of a request whose client left before its answer (nginx's convention):
 # counted apart from the 5xx of the interposer.
 CLIENT_CLOSED = 499
@@ -302,11 +308,29 @@ class Call:
                 )
             except TooLarge as exc:
                 raise Refused(413, str(exc)) from None
+            if isinstance(expr, AllOf):
+                body = self.with_one_id(body)
         try:
             return await self.evaluate(expr, body)
         finally:
             if body is not None:
                 body.close()
+
+    def with_one_id(self, body: HeldBody) -> HeldBody:
+        """The create's body with an id chosen here when the API takes one from the
+        client and the client gave none (CLIENT_CHOSEN_IDS); otherwise as it came."""
+        key = CLIENT_CHOSEN_IDS.get((self.service, self.tail.rstrip("/")))
+        if key is None or self.request.method != "POST" or not body.in_memory():
+            return body
+        try:
+            document = json.loads(body.payload())
+        except ValueError:
+            return body  # the service says what is wrong with it
+        if not isinstance(document, dict) or key in document:
+            return body
+        document[key] = str(uuid.uuid4())
+        body.close()
+        return HeldBody.of(json.dumps(document).encode())
 
     async def evaluate(self, expr, body) -> web.StreamResponse:
         is_read = self.request.method in policy.READ_METHODS
