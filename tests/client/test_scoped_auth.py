@@ -97,6 +97,10 @@ def user_names(keystone) -> set[str]:
     return {user.name for user in admin(keystone).identity.users()}
 
 
+def user_ids(keystone) -> set[str]:
+    return {user.id for user in admin(keystone).identity.users()}
+
+
 async def test_a_user_created_under_and_of_two_keystones_is_in_both(keystones, interposers, alice):
     """{keystone: Berlin&Denver}: one login, a token of each Keystone, each branch of
     the '&' sent with its own (X-Scope-Tokens); the user is created in both."""
@@ -188,3 +192,18 @@ async def test_a_refused_scope_stops_the_cli_with_the_reason(keystones, interpos
     refused = await run_cli(clouds_file, "--os-cloud", "fed", "--os-scope", "{keystone: Atlantis}", "project", "list")
     assert refused.returncode != 0
     assert "refused the scope" in refused.stderr and "Atlantis" in refused.stderr, refused.stderr[-2000:]
+
+
+async def test_oid_user_list_shows_each_users_keystone(keystones, interposers, alice, tmp_path):
+    """`openstack oid user list` (oid-client's command group): the stock listing
+    loses each item's oid_location; this one shows it, right for every row."""
+    clouds = tmp_path / "alice.yaml"
+    clouds.write_text(yaml.safe_dump({"clouds": {"fed": cloud(keystones, **alice)}}))
+    for scope, locations in (("{keystone: Berlin&Denver}", {"Berlin", "Denver"}), ("{keystone: Denver}", {"Denver"})):
+        listed = await run_cli(clouds, "--os-cloud", "fed", "--os-scope", scope, "oid", "user", "list", "-f", "json")
+        assert listed.returncode == 0, listed.stderr[-3000:]
+        rows = json.loads(listed.stdout)
+        assert {row["Location"] for row in rows} == locations, rows
+        for name in locations:
+            ids = await asyncio.to_thread(user_ids, keystones[name])
+            assert {row["ID"] for row in rows if row["Location"] == name} == ids, name
