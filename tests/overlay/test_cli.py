@@ -7,7 +7,9 @@ own clouds.yaml entry `oid-berlin` with `auth_type: oid-password` is all it take
     openstack server list --os-scope '{nova: Berlin&Denver}'
     openstack user create Alice --password-prompt --os-scope '{keystone: Berlin&Denver}'
 
-What each command did is checked at each DC's own services, not through the
+and `openstack image create --os-scope '{glance: Berlin&Denver}'`, oid-client's
+`openstack oid server list` (each server's DC), a stock auth type refusing a
+scope. What each command did is checked at each DC's own services, not through the
 interposer that ran it."""
 
 from __future__ import annotations
@@ -91,11 +93,48 @@ def test_the_talks_boot_and_list_across_dcs(federation, clouds, tmp_path):
         made.append(("{nova: Denver}", "server", "delete", "--wait", other["id"]))
         listed = cli(clouds, "{nova: Berlin&Denver}", "server", "list", "-f", "json")
         assert {vm["id"], other["id"]} <= {server["ID"] for server in listed}, listed
+        # The stock list has no column for each server's DC; oid-client's own command has.
+        located = cli(clouds, "{nova: Berlin&Denver}", "oid", "server", "list", "-f", "json")
+        where = {server["ID"]: server["Location"] for server in located}
+        assert where[vm["id"]] == "Berlin" and where[other["id"]] == "Denver", located
         alone = cli(clouds, "{nova: Denver}", "server", "list", "-f", "json")
         assert other["id"] in {s["ID"] for s in alone} and vm["id"] not in {s["ID"] for s in alone}
     finally:
         for scope, *command in reversed(made):
             quiet(clouds, scope, *command)
+
+
+def test_one_image_created_in_two_dcs(federation, clouds, tmp_path):
+    """`openstack image create --file` under '&': one record and the same bytes in
+    each DC's Glance (the entry chooses the image's id for both, docs/interposer.md)."""
+    data = os.urandom(512 * 1024 + 3)
+    image_file = tmp_path / "both.raw"
+    image_file.write_bytes(data)
+    scope = "{glance: Berlin&Denver}"
+    image = cli(clouds, scope, "image", "create", f"both-{PID}", "--file", str(image_file),
+                "--disk-format", "raw", "--container-format", "bare", "-f", "json")  # fmt: skip
+    try:
+        for location in ("Berlin", "Denver"):
+            stored = connect(federation["dcs"][location]).image.get_image(image["id"])
+            assert stored.status == "active" and stored.size == len(data), (location, stored)
+            assert stored.hash_value == hashlib.sha512(data).hexdigest(), location
+        located = cli(clouds, scope, "oid", "image", "list", "-f", "json")
+        assert sorted(row["Location"] for row in located if row["ID"] == image["id"]) == ["Berlin", "Denver"]
+    finally:
+        quiet(clouds, scope, "image", "delete", image["id"])
+    for location in ("Berlin", "Denver"):
+        assert connect(federation["dcs"][location]).image.find_image(image["id"]) is None, location
+
+
+def test_a_scope_with_a_stock_auth_type_fails_loudly(clouds, tmp_path):
+    """With `auth_type: password` the scope would be dropped and the command run in
+    Berlin: the CLI stops instead, naming the option."""
+    stock = yaml.safe_load(clouds.read_text())
+    stock["clouds"]["oid-berlin"]["auth_type"] = "password"
+    path = tmp_path / "stock.yaml"
+    path.write_text(yaml.safe_dump(stock))
+    refused = openstack_cli(path, "--os-cloud", "oid-berlin", "--os-scope", "{nova: Denver}", "server", "list")
+    assert refused.returncode != 0 and "scope" in refused.stderr, refused.stderr[-2000:]
 
 
 def test_the_talks_user_create_in_two_keystones(federation, clouds):
