@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from oid.policy import PolicyError, check, default_expressions, narrow
@@ -56,9 +58,19 @@ def test_the_bound_service_alone_may_be_used_anywhere():
     check(scope("{placement: Denver}"), "placement", "GET")
 
 
-def test_placement_of_another_dc_is_refused_even_for_reads():
+def test_placement_of_another_dc_is_refused_for_writes_not_for_reads():
     with pytest.raises(PolicyError, match="Placement inventory"):
-        check(scope("{nova: Berlin, placement: Denver}"), "compute", "GET")
+        check(scope("{nova: Berlin, placement: Denver}"), "compute", "POST")
+    check(scope("{nova: Berlin, placement: Denver}"), "compute", "GET")  # a list never asks Placement
+
+
+@pytest.mark.parametrize("compute", ["Denver", "Berlin&Denver", "Berlin|Denver"])
+def test_the_proof_of_concepts_full_scopes_list_servers(compute):
+    """Its clients fill every service with the entry's DC: `--os-scope
+    '{"compute": "Denver"}'` is sent as the whole scope below. A server list
+    touches neither Placement nor Neutron: allowed, under '&' and '|' too."""
+    sent = {"compute": compute, "identity": "Berlin", "image": "Berlin", "network": "Berlin", "placement": "Berlin"}
+    check(scope(json.dumps(sent)), "compute", "GET")
 
 
 def test_attaching_a_volume_of_another_dc_is_refused():

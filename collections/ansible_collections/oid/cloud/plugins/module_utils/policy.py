@@ -8,8 +8,12 @@ refuses before forwarding anything) and by the modules.
 A *bound* service runs where the service it is bound to runs, because the
 two share state that does not cross DCs:
 
-- placement is bound to compute: Nova schedules on its own DC's Placement
-  inventory, and another DC's Placement knows none of this DC's hypervisors;
+- placement is bound to compute for writes: Nova schedules (a boot, a resize,
+  a migration) on its own DC's Placement inventory, and another DC's Placement
+  knows none of this DC's hypervisors; Nova's reads (a list of servers) never
+  ask Placement, so a scope that names another Placement does not stop them
+  (the proof of concept's clients fill every service of a scope, Placement
+  included, with the entry's DC);
 - network is bound to compute for writes: a server's ports are bound to this
   DC's hypervisors by this DC's Neutron; a network local to another DC
   cannot be plugged here;
@@ -43,7 +47,7 @@ BINDINGS = (
     (
         "placement",
         "compute",
-        True,
+        False,
         "Nova schedules on its own DC's Placement inventory; another DC's Placement knows none of its hypervisors",
     ),
     (
