@@ -52,3 +52,15 @@ async def test_a_token_from_denver_keystone_through_berlin(keystones, interposer
     wrong = connect(keystones["Berlin"], keystones["Berlin"].password, scope="{keystone: Denver}")
     with pytest.raises(Exception, match="401|Unauthorized|authenticate"):
         await asyncio.to_thread(wrong.session.get_user_id)
+
+
+async def test_the_proof_of_concepts_token_request_replayed(keystones, interposers):
+    """Its clients sent the whole scope in X-Scope on the token request too (no token
+    yet, so no suffix), every service filled with the default region: the identity
+    it names issues the token."""
+    denver = keystones["Denver"]
+    scope = '{"compute": "Berlin", "identity": "Denver", "image": "Berlin", "network": "Berlin", "placement": "Berlin"}'
+    conn = connect(keystones["Berlin"], denver.password, scope=scope)
+    assert await asyncio.to_thread(conn.session.get_user_id) == await asyncio.to_thread(
+        admin(denver).session.get_user_id
+    )

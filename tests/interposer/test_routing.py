@@ -34,6 +34,32 @@ async def test_poc_json_scope_in_the_token_suffix(federation):
     assert status == 200 and body["servers"][0]["id"] == "Denver-1"
 
 
+# The proof of concept's clients (BeyondTheClouds/openstackoid) send the whole scope,
+# every service filled with the default region, as json.dumps writes it, in X-Scope
+# and after the token: python-openstackoidclient (stable/rocky, Python 2: its dict's
+# hash order) and openstackoid/http/request.py (oid/train, Python 3: insertion order).
+POC_SCOPES = {
+    "rocky": '{{"placement": "Berlin", "network": "Berlin", "compute": "{}", "image": "Berlin", "identity": "Berlin"}}',
+    "train": '{{"compute": "{}", "identity": "Berlin", "image": "Berlin", "network": "Berlin", "placement": "Berlin"}}',
+}
+
+
+@pytest.mark.parametrize("client", sorted(POC_SCOPES))
+@pytest.mark.parametrize(
+    ("compute", "answered"), [("Denver", ["Denver-1"]), ("Berlin&Denver", ["Berlin-1", "Denver-1"])]
+)
+async def test_the_proof_of_concepts_requests_replayed(federation, client, compute, answered):
+    """`openstack server list --os-scope '{"compute": ...}'` as its clients sent it,
+    header for header: a list of servers, which needs no Placement, is answered."""
+    scope = POC_SCOPES[client].format(compute)
+    headers = {"X-Scope": scope, "X-Auth-Token": f"{TOKEN}!SCOPE!{scope}"}
+    status, _headers, body = await call(federation, "GET", "/compute/v2.1/servers", headers=headers)
+    assert status == 200, body
+    assert sorted(server["id"] for server in body["servers"]) == answered
+    for location in compute.split("&"):
+        assert federation.backends[location].seen[-1]["headers"]["X-Auth-Token"] == TOKEN
+
+
 async def test_remote_route_goes_through_the_remote_interposer(federation):
     status, headers, body = await call(federation, "GET", "/compute/v2.1/servers", scope="{nova: Denver}")
     assert status == 200 and body["servers"][0]["id"] == "Denver-1"

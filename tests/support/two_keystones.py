@@ -35,9 +35,12 @@ def keystones(tmp_path_factory):
 
 @pytest.fixture
 async def interposers(keystones, tmp_path, aiohttp_server):
+    # Each DC offers the usual services (a scope may name them, as the proof of
+    # concept's clients always do); only Keystone runs here.
+    services = {"compute": None, "image": None, "network": None, "placement": None}
     catalog = {
         "locations": {
-            name: {"interposer": f"http://127.0.0.1:{k.interposer_port}", "services": {"identity": k.url}}
+            name: {"interposer": f"http://127.0.0.1:{k.interposer_port}", "services": {**services, "identity": k.url}}
             for name, k in keystones.items()
         }
     }
