@@ -1,7 +1,7 @@
 """The talk's commands, with the stock openstack CLI, on the federated lab (issue:
 "`openstack --os-scope`"): python-openstackclient with oid-client (docs/cli.md),
 each DC's admin entering the federation through Berlin's interposer. The lab's
-own clouds.yaml entry `oid-berlin` with `auth_type: oid-password` is all it takes.
+own clouds.yaml entry `oid-berlin` (`auth_type: oid-password`) is all it takes.
 
     openstack server create my-vm --image Debian --os-scope '{nova: Berlin, glance: Denver}'
     openstack server list --os-scope '{nova: Berlin&Denver}'
@@ -24,6 +24,7 @@ import requests
 import yaml
 
 from tests.support.cli import openstack_cli
+from tests.support.federation import playbook
 from tests.support.lab import CLOUDS, connect, docker
 
 pytestmark = pytest.mark.lab
@@ -32,14 +33,12 @@ PID = os.getpid()
 
 
 @pytest.fixture(scope="module")
-def clouds(federation, tmp_path_factory):
-    """The lab's clouds.yaml, its `oid-<dc>` entries with oid-client's auth type."""
+def clouds(federation):
+    """The lab's clouds.yaml as `oid lab up` writes it: its `oid-<dc>` clouds use
+    oid-client's auth type."""
     lab_clouds = yaml.safe_load(CLOUDS.read_text())["clouds"]
-    entering = {name: entry for name, entry in lab_clouds.items() if name.startswith("oid-")}
-    scoped = {name: {**entry, "auth_type": "oid-password"} for name, entry in entering.items()}
-    path = tmp_path_factory.mktemp("cli") / "clouds.yaml"
-    path.write_text(yaml.safe_dump({"clouds": scoped}))
-    return path
+    assert lab_clouds["oid-berlin"]["auth_type"] == "oid-password", lab_clouds["oid-berlin"]
+    return CLOUDS
 
 
 def cli(clouds, scope, *args):
@@ -135,6 +134,32 @@ def test_a_scope_with_a_stock_auth_type_fails_loudly(clouds, tmp_path):
     path.write_text(yaml.safe_dump(stock))
     refused = openstack_cli(path, "--os-cloud", "oid-berlin", "--os-scope", "{nova: Denver}", "server", "list")
     assert refused.returncode != 0 and "scope" in refused.stderr, refused.stderr[-2000:]
+
+
+def test_openstack_clouds_own_modules_with_a_scope_in_auth(federation, clouds, tmp_path):
+    """openstack.cloud's image_info, unchanged, with `auth: {scope: ...}` on the lab's
+    `oid-berlin` cloud: Denver's image through Berlin, and both DCs' under '&'."""
+    name = f"stock-module-{PID}"
+    made = {
+        location: connect(federation["dcs"][location]).image.create_image(
+            name=name, data=b"x" * 4096, disk_format="raw", container_format="bare", wait=True
+        )
+        for location in ("Denver", "Paris")
+    }
+    try:
+        info = {"cloud": "oid-berlin", "filters": {"name": name}}
+        tasks = [
+            {"openstack.cloud.image_info": {**info, "auth": {"scope": "{glance: Denver}"}}, "register": "denver"},
+            {"openstack.cloud.image_info": {**info, "auth": {"scope": "{glance: Denver&Paris}"}}, "register": "both"},
+            {"openstack.cloud.image_info": info, "register": "berlin"},
+        ]
+        out = playbook(tmp_path, tasks, name="stock-modules")
+        assert [image["id"] for image in out["denver"]["images"]] == [made["Denver"].id]
+        assert sorted(image["id"] for image in out["both"]["images"]) == sorted(i.id for i in made.values())
+        assert out["berlin"]["images"] == []  # the same module without a scope: Berlin's Glance
+    finally:
+        for location, image in made.items():
+            connect(federation["dcs"][location]).image.delete_image(image)
 
 
 def test_the_talks_user_create_in_two_keystones(federation, clouds):
