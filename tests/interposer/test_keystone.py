@@ -64,3 +64,24 @@ async def test_the_proof_of_concepts_token_request_replayed(keystones, interpose
     assert await asyncio.to_thread(conn.session.get_user_id) == await asyncio.to_thread(
         admin(denver).session.get_user_id
     )
+
+
+async def test_a_denver_tokens_catalog_through_berlin_points_at_berlin(keystones, interposers):
+    """Denver's Keystone lists Denver's interposer for its services (as the overlay
+    registers them); the same token asked for through Berlin lists Berlin's, so that
+    the client keeps entering the federation where it did (its scope decides the rest)."""
+    berlin, denver = keystones["Berlin"], keystones["Denver"]
+    direct = admin(denver)
+    denver_compute = f"http://127.0.0.1:{denver.interposer_port}/compute/v2.1"
+    service = await asyncio.to_thread(lambda: direct.identity.create_service(name="nova", type="compute"))
+    try:
+        await asyncio.to_thread(
+            lambda: direct.identity.create_endpoint(service_id=service.id, interface="public", url=denver_compute)
+        )
+        conn = connect(berlin, denver.password, scope="{keystone: Denver}")
+        catalog = await asyncio.to_thread(lambda: conn.session.auth.get_access(conn.session).service_catalog.catalog)
+        urls = {entry["type"]: {e["url"] for e in entry["endpoints"]} for entry in catalog}
+        assert urls["compute"] == {f"http://127.0.0.1:{berlin.interposer_port}/compute/v2.1"}, urls
+        assert all(url.startswith(f"http://127.0.0.1:{berlin.interposer_port}/identity") for url in urls["identity"])
+    finally:
+        await asyncio.to_thread(direct.identity.delete_service, service)

@@ -146,14 +146,21 @@ class Routes:
     def connect_timeout(self, location: str, default: float) -> float:
         return float(self.catalog.sites[location].extra.get("connect_timeout", default))
 
-    def upstream_bases(self, service: str) -> list[str]:
+    def upstream_bases(self, service: str) -> dict[str, str]:
         """Every URL prefix an answer for ``service`` may carry that must be
-        rewritten to this interposer's own: the local endpoint and the other
-        interposers' prefixes."""
-        bases = [self.interposer(name) + "/" + service for name in self.catalog.sites if name != self.here]
+        rewritten to this interposer, with the path it becomes under this
+        interposer's own URL: the local endpoint and the other interposers'
+        prefixes of ``service``. Keystone's answers carry catalogs, which list
+        the other services at the interposer of the Keystone's own DC (a token
+        of Denver's, asked for through Berlin): for identity, every other
+        interposer's URL becomes this one's, so the client keeps entering here."""
+        others = [self.interposer(name) for name in self.catalog.sites if name != self.here]
+        bases = {other + "/" + service: "/" + service for other in others}
+        if service == "identity":
+            bases.update({other: "" for other in others})
         local = self.local_endpoint(service)
         if local:
-            bases.append(local)
+            bases[local] = "/" + service
         return bases
 
     def rewriter(self, service: str) -> UrlRewriter:
@@ -190,9 +197,14 @@ class UrlRewriter:
     number of locations (a scan over every prefix made an '&' over N
     locations cost N² string comparisons)."""
 
-    def __init__(self, bases: list[str]):
+    def __init__(self, bases: dict[str, str] | list[str]):
+        """``bases``: each prefix and the path it becomes under the URL given to
+        url() and rewrite() (a list: each becomes that URL itself)."""
+        if not isinstance(bases, dict):
+            bases = dict.fromkeys(bases, "")
+        self.tails = bases
         self.by_origin: dict[str, list[str]] = {}
-        for base in sorted(set(bases), key=len, reverse=True):  # longest first: no partial rewrite
+        for base in sorted(bases, key=len, reverse=True):  # longest first: no partial rewrite
             self.by_origin.setdefault(origin_of(base), []).append(base)
         self._origins = {origin.encode() for origin in self.by_origin}
 
@@ -206,7 +218,7 @@ class UrlRewriter:
         for base in self.by_origin.get(origin_of(value), ()):
             # A whole prefix only: .../compute is not a prefix of .../computers.
             if value.startswith(base) and (len(value) == len(base) or value[len(base)] in BOUNDARY):
-                return own + value[len(base) :]
+                return own + self.tails[base] + value[len(base) :]
         return value
 
     def rewrite(self, value, own: str, key: str | None = None):

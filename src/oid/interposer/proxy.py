@@ -171,7 +171,7 @@ class Call:
         self.scope = admitted.scope
         self.tail = admitted.tail  # everything after "/<service>", normalized, escapes kept
         self.request_id = request_id
-        self.own_base = self.routes.own_url(request) + "/" + self.service
+        self.own_url = self.routes.own_url(request)  # what upstream URLs in answers become (with their path)
 
     async def run(self) -> web.StreamResponse:
         expr = self.admitted.expr
@@ -266,7 +266,7 @@ class Call:
     def json_answer(self, upstream: Upstream, raw: bytes, headers: CIMultiDict) -> web.Response:
         if upstream.rewriter.mentions(raw):
             try:
-                raw = compact_json(upstream.rewriter.rewrite(json.loads(raw), self.own_base)).encode()
+                raw = compact_json(upstream.rewriter.rewrite(json.loads(raw), self.own_url)).encode()
             except (ValueError, RecursionError):
                 pass  # not JSON after all (or absurdly deep): relayed as it came
         return web.Response(body=raw, status=upstream.status, headers=headers)
@@ -290,7 +290,7 @@ class Call:
         for key, value in upstream.response.headers.items():
             if key.lower() in HOP_BY_HOP:
                 continue
-            headers.add(key, upstream.rewriter.url(value, self.own_base) if key.lower() == "location" else value)
+            headers.add(key, upstream.rewriter.url(value, self.own_url) if key.lower() == "location" else value)
         headers[LOCATION_HEADER] = upstream.response.headers.get(LOCATION_HEADER, upstream.location)
         if REQUEST_ID_HEADER not in headers:
             headers[REQUEST_ID_HEADER] = self.request_id
@@ -395,7 +395,7 @@ class Call:
                     body = await upstream.json(self.settings.max_json_bytes)
                 except NotJson as exc:
                     return error_response(502, f"{exc}; answers under '&' cannot be merged", outcomes_of(result))
-                bodies.append((location, upstream.rewriter.rewrite(body, self.own_base)))
+                bodies.append((location, upstream.rewriter.rewrite(body, self.own_url)))
         finally:
             for _location, upstream in result.values:
                 upstream.release()
