@@ -62,6 +62,7 @@ class Backend:
     stall: bool = False  # accept and never answer
     uploads: dict = field(default_factory=dict)
     images: list = field(default_factory=list)  # (body received, record made) of each POST /v2/images
+    image_bodies: list = field(default_factory=list)  # the bytes of each POST /v2/images
     bodies: list = field(default_factory=list)  # (size, sha256) of each body /v2.1/echo received
 
     @property
@@ -160,7 +161,14 @@ class Backend:
     async def create_image(self, request):
         """Glance's create: the client's id if it chose one, else a new one."""
         self.record(request)
-        body = await request.json()
+        raw = await request.read()
+        self.image_bodies.append(raw)
+        try:
+            body = json.loads(raw)
+        except (ValueError, RecursionError):
+            body = None
+        if not isinstance(body, dict):
+            return web.json_response({"badRequest": {"code": 400, "message": "not a JSON object"}}, status=400)
         image = {"id": body.get("id") or str(uuid.uuid4()), "name": body.get("name"), "status": "queued"}
         self.images.append((body, image))
         return web.json_response(image, status=201)

@@ -567,3 +567,20 @@ async def test_per_keystone_tokens_are_read_at_the_entry_and_not_passed_on(feder
     assert status == 200
     seen = federation.backends["Denver"].seen[-1]["headers"]
     assert "X-Scope-Tokens" not in seen and seen["X-Auth-Token"] == TOKEN  # compute: the client's own token
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"[" * 100_000, b'{"name": "x"' , b"\xff\xfe not text", b'["a list"]', b'{"id": 7, "name": "a number"}'],
+    ids=["nested past recursion", "cut short", "not UTF-8", "a list", "its own id"],
+)
+async def test_an_image_create_under_and_that_is_not_an_object_without_id_goes_as_sent(federation, body):
+    """The entry adds an id only to a JSON object that has none; any other body (one
+    nested deep enough to break a recursive parser included) reaches every location
+    byte for byte, and the service's answer is the client's."""
+    scope = "{glance: Berlin&Denver}"
+    headers = {"Content-Type": "application/json"}
+    status, _, _ = await call(federation, "POST", "/image/v2/images", scope=scope, data=body, headers=headers)
+    assert status in (201, 400), status
+    for location in ("Berlin", "Denver"):
+        assert federation.backends[location].image_bodies[-1] == body, location

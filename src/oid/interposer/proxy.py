@@ -324,8 +324,8 @@ class Call:
             return body
         try:
             document = json.loads(body.payload())
-        except ValueError:
-            return body  # the service says what is wrong with it
+        except (ValueError, RecursionError):
+            return body  # not JSON, or nested past the parser: the service says what is wrong with it
         if not isinstance(document, dict) or key in document:
             return body
         document[key] = str(uuid.uuid4())
