@@ -30,7 +30,7 @@ KOLLA_PACKAGES := kolla-ansible==22.2.0 ansible==12.3.0 docker==7.2.0
 CLI_VENV := .cache/venv-cli
 CLI_PACKAGES := python-openstackclient==10.5.0
 
-.PHONY: help setup venvs demo check test test-large lint unit sanity build openstack-venv kolla-venv cli-venv images molecule molecule-lanes molecule-lab images-beside molecule-beside lab-tier
+.PHONY: help setup venvs demo check test test-large lint unit sanity build openstack-venv kolla-venv cli-venv images molecule molecule-lanes molecule-lab images-beside lab-tier
 
 help:
 	@echo "make demo    set up (packages, venv, images) and run the main job"
@@ -138,7 +138,9 @@ MOLECULE := env PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/molecule
 # molecule-lab` runs it alone. The images they use are built first, once: two
 # lanes must not build the same image at once.
 MOLECULE_LANES := "oid_interposer oid_interposer_podman oid_kolla" "oid_catalog oid_paste"
-molecule: images molecule-lanes
+# The images first, then the lanes (a prerequisite each, `make -j` would start both at once).
+molecule: images
+	$(MAKE) --no-print-directory molecule-lanes
 
 molecule-lanes:
 	scripts/molecule-lanes $(MOLECULE_LANES)
@@ -181,7 +183,7 @@ test:
 	$(TIMED) "setup: packages, engine, venvs (three at once)" $(MAKE) --no-print-directory -j3 setup
 	$(MAKE) --no-print-directory -j2 check images-beside OID_KEEP_DURATIONS=1
 	$(TIMED) "build the collection" $(MAKE) --no-print-directory build
-	$(MAKE) --no-print-directory -j2 molecule-beside lab-tier
+	$(MAKE) --no-print-directory -j2 molecule-lanes lab-tier
 	@scripts/timed --table
 	@cat build/verify-table.txt
 
@@ -190,9 +192,6 @@ images-beside: setup
 	@echo "images: building (log: build/images.log)"
 	@$(TIMED) "images (built once, cached by their inputs)" $(MAKE) --no-print-directory images >build/images.log 2>&1 \
 	  || { echo "images FAILED; the end of build/images.log:"; tail -n 80 build/images.log; exit 1; }
-
-molecule-beside:
-	@scripts/molecule-lanes $(MOLECULE_LANES)
 
 lab-tier:
 	$(TIMED) "pytest: image, lab, overlay" $(BIN)/pytest -q -m "(lab or docker) and not large" $(call PYTEST_REPORT,test)
