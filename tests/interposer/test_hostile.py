@@ -571,7 +571,7 @@ async def test_per_keystone_tokens_are_read_at_the_entry_and_not_passed_on(feder
 
 @pytest.mark.parametrize(
     "body",
-    [b"[" * 100_000, b'{"name": "x"' , b"\xff\xfe not text", b'["a list"]', b'{"id": 7, "name": "a number"}'],
+    [b"[" * 100_000, b'{"name": "x"', b"\xff\xfe not text", b'["a list"]', b'{"id": 7, "name": "a number"}'],
     ids=["nested past recursion", "cut short", "not UTF-8", "a list", "its own id"],
 )
 async def test_an_image_create_under_and_that_is_not_an_object_without_id_goes_as_sent(federation, body):
