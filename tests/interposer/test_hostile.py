@@ -23,7 +23,7 @@ from yarl import URL
 
 from oid.interposer.app import INTERPOSER, QuietClientErrors
 from oid.interposer.body import MEMORY_BYTES, ClientGone, StreamedBody
-from oid.interposer.health import CLOSED, OPEN, Health
+from oid.interposer.health import CLOSED, HALF_OPEN, OPEN, Health
 from oid.scope import Catalog, Location, normalize
 from tests.interposer.conftest import TOKEN, call  # noqa: E402
 
@@ -304,50 +304,72 @@ class Clock:
 
 def test_finding_12_requests_in_flight_at_a_break_do_not_lengthen_the_backoff():
     clock = Clock()
-    health = Health(initial=2.0, maximum=60.0, clock=clock)
+    health = Health(initial=2.0, maximum=60.0, clock=clock, jitter=lambda: 1.0)
     key = ("Denver", "compute")
     for _ in range(50):  # fifty requests in flight when the link broke
         health.failed(key)
     assert health.state(key) == OPEN
     clock.now += 2.01
-    assert health.is_available(key)  # the probe, after one initial back-off
-    health.failed(key)  # the probe failed: twice as long
+    assert health.state(key) == HALF_OPEN and health.due(10) == [key]  # one back-off, then a probe
+    health.probed(key, "connection failed: Connection refused")  # the probe failed: twice as long
     clock.now += 3.9
     assert health.state(key) == OPEN
     clock.now += 0.2
-    assert health.is_available(key)
+    assert health.due(10) == [key]
 
 
-def test_finding_13_a_probe_without_verdict_gives_the_probe_back():
+def test_finding_13_one_probe_at_a_time_and_users_never_probe():
+    """A half-open breaker is probed by the background prober alone: a user's
+    request never is the probe (at edge scale, one paid the connect timeout of
+    each DC whose back-off had just ended)."""
     clock = Clock()
-    health = Health(initial=2.0, maximum=60.0, clock=clock)
+    health = Health(initial=2.0, maximum=60.0, clock=clock, jitter=lambda: 1.0)
     key = ("Denver", "compute")
-    health.failed(key)
+    health.failed(key, "timed out")
     clock.now += 3
-    assert health.is_available(key) and not health.is_available(key)  # one probe at a time
-    health.released(key)  # the probe's client left, or it was not a link failure
-    assert health.is_available(key)
+    assert not health.is_available(key)
+    assert health.due(10) == [key] and health.due(10) == []  # one probe at a time
+    assert health.down() == [
+        {"location": "Denver", "service": "compute", "breaker": "half-open", "reason": "timed out"}
+    ]
+    health.probed(key, None)
+    assert health.is_available(key) and health.down() == []
 
 
-async def test_finding_13_a_probe_that_is_refused_leaves_the_breaker_usable(federation):
+def test_backoffs_opened_together_end_apart():
+    """One partition opens many breakers at once; jittered, they do not all
+    come due (and probe) at the same instant."""
+    clock = Clock()
+    health = Health(initial=10.0, maximum=60.0, clock=clock)
+    keys = [(f"DC{i}", "compute") for i in range(100)]
+    for key in keys:
+        health.failed(key)
+    ends = {health._states[key].open_until - clock.now for key in keys}
+    assert len(ends) > 90 and min(ends) >= 5.0 and max(ends) <= 10.0
+
+
+async def test_finding_13_breakers_close_by_background_probes(federation):
+    """Denver's link fails; while its breaker is open, a request skips it at
+    once without touching it; once it answers again, the breaker closes with
+    no user request (the prober), and the next request goes there."""
     interposer = federation.apps["Berlin"][INTERPOSER]
     interposer.health.initial = 0.2
     interposer.routes.catalog.sites["Denver"].extra["interposer"] = "http://127.0.0.1:9"
     await call(federation, "GET", "/compute/v2.1/servers", scope="{nova: Denver}")
     assert breaker(federation, "Denver") == OPEN
-    await asyncio.sleep(0.3)
+    status, _, body = await call(federation, "GET", "/compute/v2.1/servers", scope="{nova: Denver|Paris}")
+    assert status == 200 and body["servers"][0]["id"] == "Paris-1"
     interposer.routes.catalog.sites["Denver"].extra["interposer"] = federation.url("Denver")
-    # The probe: an upload whose client aborts (no verdict on the link) ...
-    with socket.create_connection(("127.0.0.1", federation.ports["Berlin"])) as sock:
-        sock.sendall(
-            b"PUT /compute/v2.1/echo HTTP/1.1\r\nHost: x\r\nX-Auth-Token: t\r\nX-Scope: {nova: Denver}\r\n"
-            b"Content-Length: 100000\r\n\r\nabc"
-        )
-        await asyncio.sleep(0.3)
-    await asyncio.sleep(0.2)
-    # ... and the next request is the probe again, which closes the breaker.
+    seen = len(federation.backends["Denver"].seen)
+    for _ in range(50):
+        if breaker(federation, "Denver") == CLOSED:
+            break
+        await asyncio.sleep(0.1)
+    assert breaker(federation, "Denver") == CLOSED
+    probes = federation.backends["Denver"].seen[seen:]
+    assert [probe["path"] for probe in probes] == ["/"]  # the version document, once
     status, _, _ = await call(federation, "GET", "/compute/v2.1/servers", scope="{nova: Denver}")
-    assert status == 200 and breaker(federation, "Denver") == CLOSED
+    assert status == 200
 
 
 # -- 14. health per location and service -----------------------------------------
@@ -366,7 +388,9 @@ async def test_finding_14_a_dead_local_service_leaves_the_others_up(federation):
         async with session.get(federation.url() + "/healthz") as response:
             health = await response.json()
     assert health["status"] == "ok"
-    assert health["down"] == [{"location": "Berlin", "service": "image", "breaker": "open"}]
+    assert health["down"] == [
+        {"location": "Berlin", "service": "image", "breaker": "open", "reason": "connection failed: Connection refused"}
+    ]
 
 
 # -- 15. metric series do not grow with what clients send -------------------------

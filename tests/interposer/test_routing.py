@@ -308,7 +308,8 @@ async def test_healthz_metrics_and_scope_endpoints(federation):
         # Per location the request went to: Berlin's own Nova, Denver's interposer.
         for location in ("Berlin", "Denver"):
             assert f'oid_upstream_requests_total{{location="{location}",service="compute"}}' in text
-            assert f'oid_upstream_seconds_bucket{{le="60.0",location="{location}",service="compute"}}' in text
+            assert f'oid_link_seconds_count{{location="{location}"}}' in text
+        assert 'oid_upstream_seconds_bucket{le="60.0",service="compute"}' in text
         async with session.get(federation.url() + "/oid/v1/scope", headers={"X-Scope": "{nova: *}"}) as response:
             body = await response.json()
     assert body["scope"]["compute"] == "Berlin&Denver&Paris" and body["entry"] == "Berlin"
@@ -318,7 +319,7 @@ async def test_catalog_reload_keeps_the_old_catalog_when_the_new_one_is_bad(fede
     interposer = federation.apps["Berlin"][INTERPOSER]
     federation.backends  # noqa: B018 - the fixture's backends stay up
     federation.catalog_file.write_text("locations: [broken")
-    interposer.reload()
+    await interposer.reload()
     assert interposer.routes.catalog.names == ["Berlin", "Denver", "Paris"]
     data = federation.catalog_data()
     data["locations"]["Tokyo"] = {"interposer": "http://127.0.0.1:9", "services": ["nova"]}
@@ -326,7 +327,7 @@ async def test_catalog_reload_keeps_the_old_catalog_when_the_new_one_is_bad(fede
 
     federation.catalog_file.write_text(yaml.safe_dump(data))
     os.kill(os.getpid(), 0)  # the process is alive; reload() is what SIGHUP calls
-    interposer.reload()
+    await interposer.reload()
     assert "Tokyo" in interposer.routes.catalog.names
     assert signal.SIGHUP  # documented trigger
 

@@ -95,6 +95,18 @@ def test_narrow_moves_bound_services_with_the_branch():
     }
 
 
+def test_narrow_keeps_only_what_the_branch_calls():
+    """An image list's branch does not carry compute's thousand locations."""
+    wide = scope("{nova: Berlin&Denver&Paris, glance: Berlin&Denver}")
+    assert narrow(wide, "image", Location("Denver")).as_dict() == {"identity": "Berlin", "image": "Denver"}
+    assert narrow(wide, "volume", Location("Paris")).as_dict() == {
+        "compute": "Berlin&Denver&Paris",
+        "identity": "Berlin",
+        "image": "Berlin&Denver",
+        "volume": "Paris",
+    }
+
+
 def test_check_needs_a_normalized_scope():
     with pytest.raises(TypeError):
         check({"compute": Location("A")}, "compute", "GET")

@@ -70,6 +70,7 @@ def build_app(settings: Settings, routes: Routes | None = None) -> web.Applicati
     # Image uploads go through unbounded: the body is streamed, never held.
     app = web.Application(client_max_size=0)
     app[INTERPOSER] = interposer
+    app.on_startup.append(interposer.start)
     app.on_cleanup.append(interposer.stop)
 
     async def healthz(_request):
@@ -78,7 +79,9 @@ def build_app(settings: Settings, routes: Routes | None = None) -> web.Applicati
         return web.json_response({"status": "ok", "location": interposer.routes.here, "down": interposer.health.down()})
 
     async def metrics(_request):
-        return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+        # Rendered in a thread: the event loop keeps serving meanwhile.
+        text = await asyncio.get_running_loop().run_in_executor(None, generate_latest)
+        return web.Response(body=text, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
@@ -89,9 +92,9 @@ def build_app(settings: Settings, routes: Routes | None = None) -> web.Applicati
     return app
 
 
-def serve(settings: Settings) -> None:
+def serve(settings: Settings, routes: Routes | None = None) -> None:
     """Run until SIGTERM/SIGINT, draining in-flight requests; SIGHUP reloads the catalog."""
-    app = build_app(settings)
+    app = build_app(settings, routes)
 
     async def on_startup(app):
         asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, app[INTERPOSER].reload)

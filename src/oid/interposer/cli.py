@@ -29,11 +29,11 @@ def run_serve(args) -> int:
     setup_logging(args.log_level)
     try:
         settings = load_settings(args.config)
-        Routes.load(settings)
+        routes = Routes.load(settings)  # once: the same catalog is served
     except ConfigError as exc:
         print(f"oid: {exc}", file=sys.stderr)
         return 2
-    serve(settings)
+    serve(settings, routes)
     return 0
 
 

@@ -48,6 +48,13 @@ class Settings:
     max_error_detail: int = 2000
     backoff_initial: float = 2.0
     backoff_max: float = 60.0
+    # A background probe of a half-open breaker gets at most this long.
+    probe_timeout: float = 5.0
+    # Every '&' has a deadline: a branch with no answer by then counts as
+    # failed (and opens its breaker), so one DC that accepts and never answers
+    # does not hold every '&' for the read timeout. Uploads held in a spool
+    # file (past 1 MiB) are not bound by it: sending them takes what it takes.
+    fanout_deadline: float = 30.0
     shutdown_timeout: float = 30.0
 
 
@@ -99,6 +106,8 @@ def load_settings(path: str) -> Settings:
                 "max_replay_bytes",
                 "max_error_detail",
                 "shutdown_timeout",
+                "probe_timeout",
+                "fanout_deadline",
             )
             if key in data
         },

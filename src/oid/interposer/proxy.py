@@ -32,7 +32,7 @@ from oid.interposer.admission import IDENTITY_TOKENS_HEADER, Admission, Refused,
 from oid.interposer.body import ClientGone, HeldBody, StreamedBody, TooLarge
 from oid.interposer.config import Routes, Settings
 from oid.interposer.health import Health
-from oid.interposer.upstream import NOT_DELIVERED, Link, NotJson, NotRetried, Oversized, Upstream, describe
+from oid.interposer.upstream import NOT_DELIVERED, Link, NotJson, NotRetried, Oversized, Prober, Upstream, describe
 from oid.scope import (
     LOCATION_KEY,
     AllOf,
@@ -49,6 +49,18 @@ log = logging.getLogger("oid.interposer")
 
 OUTCOMES_HEADER = "X-Oid-Outcomes"
 LOCATION_HEADER = "X-Oid-Location"
+MISSING_HEADER = "X-Oid-Missing"
+# Headers listing locations stay under these many bytes whatever the number
+# of DCs (a 1000-wide answer once carried 17 KB of headers, which aiohttp's
+# own client refuses): past it they are cut short, and the body, which says
+# what happened at every location, is where the whole story is.
+MAX_LIST_HEADER = 1024
+# An '&' is strict: it answers only when every location did. A client asks
+# for the reachable part ("access reachable resources") with this
+# preference (RFC 7240): the answer then holds what the locations that
+# answered gave, and names every missing one and why.
+REACHABLE_PREFERENCE = "oid-reachable"
+MISSING_KEY = "oid_missing"
 REQUEST_ID_HEADER = "X-Openstack-Request-Id"
 # A version document (GET of a service's root or of a version root) describes
 # the API, not resources, and its links are rewritten to this interposer: under
@@ -101,22 +113,45 @@ class Interposer:
         self.admission = Admission(settings, routes)
         self.health = Health(settings.backoff_initial, settings.backoff_max)
         self.link = Link(settings, self.health)
+        self.prober = Prober(self.link, self.probe_url)
+        self._reloading: asyncio.Task | None = None
 
     # -- lifecycle -----------------------------------------------------------
 
+    async def start(self, _app=None) -> None:
+        self.prober.start()
+
     async def stop(self, _app=None) -> None:
+        await self.prober.stop()
         await self.link.pools.close()
 
-    def reload(self) -> None:
-        """Re-read the catalog (SIGHUP); a bad catalog keeps the old one."""
+    def reload(self) -> asyncio.Task:
+        """Re-read the catalog (SIGHUP), off the event loop (a 1000-DC catalog
+        takes a while to load, and requests go on meanwhile with the old one);
+        a bad catalog keeps the old one. Returns the task, for whoever waits."""
+        if self._reloading is None or self._reloading.done():
+            self._reloading = asyncio.get_running_loop().create_task(self._reload())
+        return self._reloading
+
+    async def _reload(self) -> None:
         try:
-            routes = Routes.load(self.settings)
+            routes = await asyncio.get_running_loop().run_in_executor(None, Routes.load, self.settings)
         except Exception as exc:  # the running catalog stays in use
             log.error("catalog reload failed, keeping the previous one: %s", exc)
             return
         self.routes = routes
         self.admission.use(routes)
-        log.info("catalog reloaded: %s", ", ".join(self.routes.catalog.names))
+        log.info("catalog reloaded: %d locations", len(routes.catalog.sites))
+
+    def probe_url(self, location: str, service: str) -> str | None:
+        """What the background prober GETs to learn whether (location, service) answers again."""
+        routes = self.routes
+        if location not in routes.catalog.sites:
+            return None
+        if location == routes.here:
+            local = routes.local_endpoint(service)
+            return None if local is None else local + "/"
+        return f"{routes.interposer(location)}/{service}/"
 
     # -- the request path ----------------------------------------------------
 
@@ -172,6 +207,7 @@ class Call:
         self.tail = admitted.tail  # everything after "/<service>", normalized, escapes kept
         self.request_id = request_id
         self.own_url = self.routes.own_url(request)  # what upstream URLs in answers become (with their path)
+        self.reachable = prefers_reachable(request.headers.getall("Prefer", ()))
 
     async def run(self) -> web.StreamResponse:
         expr = self.admitted.expr
@@ -332,9 +368,22 @@ class Call:
         body.close()
         return HeldBody.of(json.dumps(document).encode())
 
+    def deadline_for(self, expr, body) -> float | None:
+        """When an '&' stops waiting for its branches (None: no deadline). A body
+        held in a spool file (past 1 MiB) goes without: sending it to every
+        location takes as long as it takes."""
+        if not isinstance(expr, AllOf) or (body is not None and not body.in_memory()):
+            return None
+        return asyncio.get_running_loop().time() + self.settings.fanout_deadline
+
     async def evaluate(self, expr, body) -> web.StreamResponse:
         is_read = self.request.method in policy.READ_METHODS
         retriable = self.request.method in IDEMPOTENT_METHODS
+        fan_out = isinstance(expr, AllOf)
+        partial = fan_out and self.reachable
+        deadline = self.deadline_for(expr, body)
+        if fan_out:
+            metrics.FANOUT_WIDTH.observe(len(self.admitted.locations))
 
         def is_failure(upstream) -> bool:
             if isinstance(upstream, NotRetried):
@@ -345,7 +394,7 @@ class Call:
                 return retriable
             return is_read and upstream.status == 404  # '|' read: not there, try the next
 
-        async def operation(location):
+        async def send(location):
             try:
                 return await self.open(location, body)
             except (ClientGone, Refused, *NOT_DELIVERED):
@@ -355,7 +404,29 @@ class Call:
                     raise
                 return NotRetried(location, exc)
 
-        result = await evaluate(expr, operation, is_failure=is_failure, is_available=self.available)
+        async def branch(location):
+            """An '&' branch: its answer and what the merge reads of it, within the deadline."""
+            upstream = None
+            try:
+                async with asyncio.timeout_at(deadline) as window:
+                    upstream = await send(location)
+                    await upstream.preread(self.settings.max_json_bytes, self.settings.max_error_detail)
+                    return upstream
+            except TimeoutError:
+                if upstream is not None:
+                    upstream.release()
+                if not window.expired():
+                    raise  # the link's own timeout
+                reason = f"no answer within the {self.settings.fanout_deadline:g} s deadline"
+                self.interposer.link.failed((location, self.service), reason, "deadline")
+                raise PastDeadline(reason) from None
+            except BaseException:
+                if upstream is not None:
+                    upstream.release()
+                raise
+
+        operation = branch if fan_out else send
+        result = await evaluate(expr, operation, is_failure=is_failure, is_available=self.available, partial=partial)
         for outcome in result.outcomes:
             if isinstance(outcome.error, ClientGone | Refused):
                 await self.release_all(result)
@@ -363,7 +434,7 @@ class Call:
         if not result.ok:
             return await self.failure(result)
         values = [(location, value) for location, value in result.values]
-        if len(values) == 1:
+        if len(values) == 1 and not fan_out:
             location, upstream = values[0]
             await self.release_all(result, keep=upstream)
             if isinstance(upstream, NotRetried):
@@ -373,10 +444,13 @@ class Call:
         return await self.merged(result)
 
     async def merged(self, result) -> web.Response:
-        """``&`` succeeded everywhere: one list of the same type, or the first
-        resource with every location's outcome in a header. Answers that are
-        not JSON cannot be merged: empty ones (a 204) make an empty answer,
-        others are refused (an image file from two DCs is two files)."""
+        """``&`` succeeded (everywhere, or where it could with the reachable
+        preference): one list of the same type, or the first resource, with
+        every location's outcome in a header, and the missing ones in the
+        body. Answers that are not JSON cannot be merged: empty ones (a 204)
+        make an empty answer, others are refused (an image file from two DCs
+        is two files)."""
+        missing = [await self.outcome_entry(outcome) for outcome in result.outcomes if not outcome.ok]
         bodies = []
         try:
             for location, upstream in result.values:
@@ -397,47 +471,74 @@ class Call:
                     return error_response(502, f"{exc}; answers under '&' cannot be merged", outcomes_of(result))
                 bodies.append((location, upstream.rewriter.rewrite(body, self.own_url)))
         finally:
-            for _location, upstream in result.values:
-                upstream.release()
-        first_status = result.values[0][1].status
+            await self.release_all(result)
+        status = result.values[0][1].status
         headers = {OUTCOMES_HEADER: outcomes_header(result), REQUEST_ID_HEADER: self.request_id}
-        headers[LOCATION_HEADER] = "&".join(location for location, _ in bodies)
+        answered = bounded_list([location for location, _ in bodies], "&")
+        if not answered.endswith(")"):  # the whole list, or none: a cut list would read as locations
+            headers[LOCATION_HEADER] = answered
+        if self.reachable and isinstance(self.admitted.expr, AllOf):
+            headers["Preference-Applied"] = REACHABLE_PREFERENCE
+        if missing:
+            headers[MISSING_HEADER] = bounded_list([entry["location"] for entry in missing], ",")
+            for entry in missing:
+                metrics.FANOUT_MISSING.labels(why=entry["why"]).inc()
+        body = self.merged_body(bodies)
+        if body is None and not missing:
+            return web.Response(status=status, headers=headers)
+        if body is None:
+            body, status = {}, 200  # an empty answer cannot name what is missing: this one can
+        if isinstance(body, dict) and missing:
+            body[MISSING_KEY] = missing
+        return web.json_response(body, status=status, headers=headers, dumps=compact_json)
+
+    @staticmethod
+    def merged_body(bodies):
         if all(body is None for _location, body in bodies):
-            return web.Response(status=first_status, headers=headers)
+            return None
         if all(collection_keys(body) for _location, body in bodies):
             try:
-                return web.json_response(merge_lists(bodies), status=first_status, headers=headers, dumps=compact_json)
+                return merge_lists(bodies)
             except ValueError:
                 pass  # not lists of one kind: answered as single resources below
         location, body = bodies[0]
         if isinstance(body, dict) and len(body) == 1 and isinstance(next(iter(body.values())), dict):
             key = next(iter(body))
-            body = {key: dict(body[key], **{LOCATION_KEY: location})}
-        elif isinstance(body, dict):
-            body = dict(body, **{LOCATION_KEY: location})
-        return web.json_response(body, status=first_status, headers=headers, dumps=compact_json)
+            return {key: dict(body[key], **{LOCATION_KEY: location})}
+        if isinstance(body, dict):
+            return dict(body, **{LOCATION_KEY: location})
+        return body
+
+    async def outcome_entry(self, outcome) -> dict:
+        """What happened at one location, for a body: ok, or why not."""
+        location = outcome.location
+        if outcome.ok:
+            return {"location": location, "ok": True, "status": outcome.value.status}
+        if outcome.skipped:
+            entry = skipped(location)
+            reason = self.health.reason((location, self.service))
+            if reason:
+                entry["detail"] += f" (last: {reason})"
+            return entry
+        if outcome.error is not None:
+            entry = failed(location, outcome.error)
+            if isinstance(outcome.error, PastDeadline):
+                entry["why"] = "deadline"
+            return entry
+        upstream = outcome.value
+        # Only what is shown is read: a failed branch's body may be huge.
+        detail = await upstream.head_of_body(self.settings.max_error_detail)
+        return {"location": location, "ok": False, "why": "answered", "status": upstream.status, "detail": detail}
 
     async def failure(self, result) -> web.Response:
-        outcomes = []
-        for outcome in result.outcomes:
-            if outcome.ok:
-                outcomes.append({"location": outcome.location, "ok": True, "status": outcome.value.status})
-            elif outcome.skipped:
-                outcomes.append(skipped(outcome.location))
-            elif outcome.error is not None:
-                outcomes.append(failed(outcome.location, outcome.error))
-            else:
-                upstream = outcome.value
-                # Only what is shown is read: a failed branch's body may be huge.
-                detail = await upstream.head_of_body(self.settings.max_error_detail)
-                entry = {"location": outcome.location, "ok": False, "status": upstream.status, "detail": detail}
-                outcomes.append(entry)
+        outcomes = [await self.outcome_entry(outcome) for outcome in result.outcomes]
         await self.release_all(result)
         bad = [o["location"] for o in outcomes if not o["ok"]]
         statuses = [o.get("status") for o in outcomes if not o["ok"]]
         status = statuses[0] if len(set(statuses)) == 1 and statuses[0] and statuses[0] < 500 else 502
         kind = "every alternative failed" if isinstance(self.scope.services[self.service], AnyOf) else "failed at"
-        return error_response(status, f"{kind}: {', '.join(bad)}", outcomes)
+        shown = ", ".join(bad[:20]) + (f" and {len(bad) - 20} more" if len(bad) > 20 else "")
+        return error_response(status, f"{kind}: {shown}", outcomes)
 
     async def release_all(self, result, keep=None) -> None:
         for outcome in result.outcomes:
@@ -445,12 +546,22 @@ class Call:
                 outcome.value.release()
 
 
+class PastDeadline(Exception):
+    """An '&' branch that had no answer (or no whole body) by the fan-out's deadline."""
+
+
 def skipped(location: str) -> dict:
-    return {"location": location, "ok": False, "detail": "skipped: cut off recently, back-off running"}
+    return {
+        "location": location,
+        "ok": False,
+        "why": "skipped",
+        "detail": "skipped: cut off recently, back-off running",
+    }
 
 
 def failed(location: str, exc: BaseException) -> dict:
-    return {"location": location, "ok": False, "detail": describe(exc)}
+    detail = str(exc) if isinstance(exc, PastDeadline) else describe(exc)
+    return {"location": location, "ok": False, "why": "failed", "detail": detail}
 
 
 def outcomes_of(result) -> list[dict]:
@@ -464,7 +575,32 @@ def outcomes_of(result) -> list[dict]:
 
 
 def outcomes_header(result) -> str:
-    return ",".join(f"{o.location}={'ok' if o.ok else 'skipped' if o.skipped else 'failed'}" for o in result.outcomes)
+    """``Berlin=ok,Denver=failed``; past MAX_LIST_HEADER the ones not ok first, then cut short."""
+    entries = [f"{o.location}={'ok' if o.ok else 'skipped' if o.skipped else 'failed'}" for o in result.outcomes]
+    if sum(len(entry) + 1 for entry in entries) > MAX_LIST_HEADER:
+        entries.sort(key=lambda entry: entry.endswith("=ok"))  # stable: each group in its order
+    return bounded_list(entries, ",")
+
+
+def bounded_list(items: list[str], separator: str) -> str:
+    """``items`` joined, or as many as fit in MAX_LIST_HEADER followed by ``(<n> more)``."""
+    text = separator.join(items)
+    if len(text) <= MAX_LIST_HEADER:
+        return text
+    parts, size = [], 0
+    for index, item in enumerate(items):
+        if size + len(item) + len(separator) > MAX_LIST_HEADER - 16:  # room for the count
+            return separator.join([*parts, f"({len(items) - index} more)"])
+        parts.append(item)
+        size += len(item) + len(separator)
+    return text
+
+
+def prefers_reachable(values) -> bool:
+    """Whether Prefer headers (RFC 7240: comma-separated, parameters after ';') ask for the reachable part."""
+    return any(
+        token.split(";", 1)[0].strip().lower() == REACHABLE_PREFERENCE for value in values for token in value.split(",")
+    )
 
 
 def compact_json(value) -> str:

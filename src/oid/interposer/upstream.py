@@ -24,7 +24,7 @@ from yarl import URL
 from oid.interposer import metrics
 from oid.interposer.body import ClientGone
 from oid.interposer.config import UrlRewriter
-from oid.interposer.health import Health
+from oid.interposer.health import CLOSED, Health
 
 # Errors of the link to a location: they open its breaker.
 LINK_ERRORS = (aiohttp.ClientConnectionError, asyncio.TimeoutError)
@@ -36,19 +36,39 @@ NOT_DELIVERED = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)
 
 
 class Upstream:
-    """One answer from one location, body not read yet."""
+    """One answer from one location, its body not read yet (or read whole by
+    ``preread``, as the branches of an '&' are, within their deadline)."""
 
     def __init__(self, location: str, response: aiohttp.ClientResponse, rewriter: UrlRewriter):
         self.location = location
         self.response = response
         self.status = response.status
         self.rewriter = rewriter
+        self._read: bytes | Oversized | None = None  # what preread() got
 
     def is_json(self) -> bool:
         return self.response.content_type == "application/json"
 
+    async def preread(self, json_limit: int, detail_limit: int) -> None:
+        """Read what the merge or the error report will use, now: a JSON body
+        whole (up to ``json_limit``), the head of an error, one byte of
+        anything else (under '&' a non-empty body that is not JSON is refused)."""
+        if self.status >= 400:
+            self._read = (await self.head_of_body(detail_limit)).encode()
+        elif self.is_json():
+            try:
+                self._read = await self.raw(json_limit)
+            except Oversized as exc:
+                self._read = exc
+        else:
+            self._read = (await self.head_of_body(1)).encode()
+
     async def raw(self, limit: int) -> bytes:
         """The whole body, or Oversized past ``limit`` bytes (what was read is kept on it)."""
+        if self._read is not None:
+            if isinstance(self._read, Oversized):
+                raise self._read
+            return self._read
         length = self.response.content_length
         if length is not None and length > limit:
             raise Oversized([])
@@ -72,6 +92,8 @@ class Upstream:
 
     async def head_of_body(self, limit: int) -> str:
         """At most ``limit`` bytes of the body, as text: what an error report shows."""
+        if isinstance(self._read, bytes):
+            return self._read[:limit].decode("utf-8", "replace")
         data = b""
         while len(data) < limit:
             chunk = await self.response.content.read(limit - len(data))
@@ -193,7 +215,6 @@ class Link:
             data = body.payload()
             if body.content_length() is not None:
                 headers["Content-Length"] = str(body.content_length())
-        verdict = False
         try:
             response = await self.pools.session(location).request(
                 method,
@@ -206,17 +227,76 @@ class Link:
         except LINK_ERRORS as exc:
             if body is not None and body.client_failed:
                 raise ClientGone("the client's body ended early") from None
-            verdict = True
-            self.health.failed(key)
-            metrics.FAILURES.labels(service=service, location=location, reason=type(exc).__name__).inc()
+            self.failed(key, describe(exc), type(exc).__name__)
             raise
-        finally:
-            if not verdict:
-                self.health.released(key)
-            metrics.BREAKER.labels(location=location, service=service).set(self.health.state(key))
         self.health.succeeded(key)
-        metrics.BREAKER.labels(location=location, service=service).set(self.health.state(key))
-        metrics.UPSTREAM_LATENCY.labels(service=service, location=location).observe(time.monotonic() - started)
+        metrics.breaker_state(location, service, CLOSED)
+        elapsed = time.monotonic() - started
+        metrics.UPSTREAM_LATENCY.labels(service=service).observe(elapsed)
+        metrics.LINK_LATENCY.labels(location=location).observe(elapsed)
         if response.status >= 500:
-            metrics.FAILURES.labels(service=service, location=location, reason=str(response.status)).inc()
+            metrics.FAILURES.labels(location=location, reason=str(response.status)).inc()
         return Upstream(location, response, rewriter)
+
+    def failed(self, key: tuple[str, str], reason: str, label: str) -> None:
+        """The link to ``key`` failed (or an '&' branch had no answer within its deadline)."""
+        self.health.failed(key, reason)
+        metrics.FAILURES.labels(location=key[0], reason=label).inc()
+        metrics.breaker_state(*key, self.health.state(key))
+
+
+class Prober:
+    """Tries the links of half-open breakers in the background, so that no
+    user's request is the one that finds out whether a DC is back: a GET of
+    the service's version document (public, cheap), through the location's
+    interposer for another DC; any HTTP answer means the link works."""
+
+    def __init__(self, link: Link, probe_url, interval: float = 0.25, concurrency: int = 50):
+        self.link = link
+        self.probe_url = probe_url  # (location, service) -> URL, or None if it is gone from the catalog
+        self.interval = interval
+        self.concurrency = concurrency
+        self.running: set[asyncio.Task] = set()
+        self._loop_task: asyncio.Task | None = None
+
+    def start(self) -> None:
+        self._loop_task = asyncio.get_running_loop().create_task(self.run())
+
+    async def stop(self) -> None:
+        tasks = [task for task in (self._loop_task, *self.running) if task is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def run(self) -> None:
+        while True:
+            for key in self.link.health.due(self.concurrency - len(self.running)):
+                task = asyncio.get_running_loop().create_task(self.probe(key))
+                self.running.add(task)
+                task.add_done_callback(self.running.discard)
+            await asyncio.sleep(self.interval)
+
+    async def probe(self, key: tuple[str, str]) -> None:
+        location, service = key
+        url = self.probe_url(location, service)
+        if url is None:  # no longer in the catalog: nothing to keep open
+            self.link.health.succeeded(key)
+            metrics.breaker_state(location, service, CLOSED)
+            return
+        settings = self.link.settings
+        timeout = aiohttp.ClientTimeout(
+            total=settings.probe_timeout, sock_connect=min(settings.connect_timeout, settings.probe_timeout)
+        )
+        reason = None
+        try:
+            async with self.link.pools.session(location).get(
+                url, headers={"X-Scope": f'{{"{service}":"{location}"}}'}, timeout=timeout, allow_redirects=False
+            ) as answer:
+                await answer.read()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # any failure to get an answer: still cut off
+            reason = describe(exc)
+        metrics.PROBES.labels(result="failed" if reason else "ok").inc()
+        self.link.health.probed(key, reason)
+        metrics.breaker_state(location, service, self.link.health.state(key))

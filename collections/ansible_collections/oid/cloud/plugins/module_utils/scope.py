@@ -410,7 +410,8 @@ class Catalog:
             else:
                 import yaml  # only needed for YAML catalogs; PyYAML is in every Kolla image
 
-                data = yaml.safe_load(text)
+                # libyaml's loader where PyYAML has it: a 1000-DC catalog loads 7-17x faster.
+                data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
         except ValueError as exc:  # JSONDecodeError and YAMLError's subclasses alike
             raise ScopeError("catalog %s is not valid: %s" % (path, exc)) from None
         except Exception as exc:  # yaml.YAMLError does not derive from ValueError
@@ -577,28 +578,31 @@ def _never_failed(value):
     return False
 
 
-async def evaluate(expr, operation, is_failure=_never_failed, is_available=None):
+async def evaluate(expr, operation, is_failure=_never_failed, is_available=None, partial=False):
     """Run ``await operation(location)`` over ``expr``.
 
-    ``&`` runs its operands concurrently and succeeds when all do; ``|`` tries
-    operands left to right and stops at the first success.  An exception, or
-    a value for which ``is_failure(value)`` is true, is a failure.  Locations
-    for which ``is_available(location)`` is false are not called at all (the
+    ``&`` runs its operands concurrently and succeeds when all do (with
+    ``partial``, when any does: the reachable part); ``|`` tries operands
+    left to right and stops at the first success.  An exception, or a value
+    for which ``is_failure(value)`` is true, is a failure.  Locations for
+    which ``is_available(location)`` is false are not called at all (the
     caller knows they are cut off) and count as failures.
     """
     if isinstance(expr, Location):
         return await _evaluate_location(expr.name, operation, is_failure, is_available)
     if isinstance(expr, AllOf):
-        results = await asyncio.gather(*(evaluate(op, operation, is_failure, is_available) for op in expr.operands))
+        results = await asyncio.gather(
+            *(evaluate(op, operation, is_failure, is_available, partial) for op in expr.operands)
+        )
         return Result(
-            ok=all(r.ok for r in results),
+            ok=any(r.ok for r in results) if partial else all(r.ok for r in results),
             values=[pair for r in results for pair in r.values],
             outcomes=[o for r in results for o in r.outcomes],
         )
     if isinstance(expr, AnyOf):
         outcomes = []
         for op in expr.operands:
-            result = await evaluate(op, operation, is_failure, is_available)
+            result = await evaluate(op, operation, is_failure, is_available, partial)
             outcomes.extend(result.outcomes)
             if result.ok:
                 return Result(True, result.values, outcomes)
