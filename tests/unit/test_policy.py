@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from oid.policy import PolicyError, check, default_expressions, narrow
+from oid.policy import Narrowing, PolicyError, check, default_expressions, narrow
 from oid.scope import Catalog, Location, normalize
 
 CATALOG = Catalog.from_mapping(
@@ -105,6 +105,19 @@ def test_narrow_keeps_only_what_the_branch_calls():
         "image": "Berlin&Denver",
         "volume": "Paris",
     }
+
+
+@pytest.mark.parametrize("service", ["compute", "image", "volume", "identity", "network"])
+@pytest.mark.parametrize(
+    "text", ["{nova: Berlin&Denver, glance: Paris}", "{glance: *}", "{nova: *, keystone: Denver}", None]
+)
+def test_narrowing_many_branches_is_narrow_once_per_branch(text, service):
+    wide = scope(text)
+    if service not in wide.services:
+        return
+    narrowing = Narrowing(wide, service)
+    for location in ("Berlin", "Denver", "Paris"):
+        assert narrowing.canonical(location) == narrow(wide, service, Location(location)).canonical()
 
 
 def test_check_needs_a_normalized_scope():

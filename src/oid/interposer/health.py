@@ -57,8 +57,9 @@ class Health:
         """Whether a user's request may go to ``key`` now: only when closed."""
         return key not in self._states
 
-    def succeeded(self, key: tuple[str, str]) -> None:
-        self._states.pop(key, None)
+    def succeeded(self, key: tuple[str, str]) -> bool:
+        """Closes the breaker; whether it was not closed."""
+        return self._states.pop(key, None) is not None
 
     def failed(self, key: tuple[str, str], reason: str = "") -> None:
         entry = self._states.setdefault(key, _State())

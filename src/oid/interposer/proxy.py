@@ -32,7 +32,7 @@ from oid.interposer.admission import IDENTITY_TOKENS_HEADER, Admission, Refused,
 from oid.interposer.body import ClientGone, HeldBody, StreamedBody, TooLarge
 from oid.interposer.config import Routes, Settings
 from oid.interposer.health import Health
-from oid.interposer.upstream import NOT_DELIVERED, Link, NotJson, NotRetried, Oversized, Prober, Upstream, describe
+from oid.interposer.upstream import NOT_DELIVERED, Link, NotRetried, Oversized, Prober, Upstream, describe
 from oid.scope import (
     LOCATION_KEY,
     AllOf,
@@ -208,6 +208,8 @@ class Call:
         self.request_id = request_id
         self.own_url = self.routes.own_url(request)  # what upstream URLs in answers become (with their path)
         self.reachable = prefers_reachable(request.headers.getall("Prefer", ()))
+        self._base_headers: CIMultiDict | None = None
+        self._narrowing = None
 
     async def run(self) -> web.StreamResponse:
         expr = self.admitted.expr
@@ -223,16 +225,24 @@ class Call:
 
     def headers_for(self, location: str) -> CIMultiDict:
         """Headers sent upstream: the client's (repeated ones kept) minus hop-by-hop
-        and internal ones, clean tokens, the narrowed canonical scope, our own internals."""
+        and internal ones, clean tokens, the narrowed canonical scope, our own internals.
+        What is the same for every branch is computed once per request."""
+        if self._base_headers is None:
+            self._base_headers = self.client_headers()
+            self._narrowing = policy.Narrowing(self.scope, self.service)
+        headers = self._base_headers.copy()
+        if self.service == "identity" and location in self.admitted.identity_tokens:
+            headers["X-Auth-Token"] = self.admitted.identity_tokens[location]  # that Keystone's own token
+        headers[SCOPE_HEADER] = self._narrowing.canonical(location)
+        return headers
+
+    def client_headers(self) -> CIMultiDict:
         headers = CIMultiDict()
         for key, value in self.request.headers.items():
             lower = key.lower()
             if lower in HOP_BY_HOP or lower.startswith("x-oid-") or lower in ENTRY_ONLY_HEADERS:
                 continue  # accept-encoding: JSON is read here, keep it plain
             headers.add(key, split_token(value)[0] if key.title() in TOKEN_HEADERS else value)
-        if self.service == "identity" and location in self.admitted.identity_tokens:
-            headers["X-Auth-Token"] = self.admitted.identity_tokens[location]  # that Keystone's own token
-        headers[SCOPE_HEADER] = policy.narrow(self.scope, self.service, Location(location)).canonical()
         headers[AUTH_HEADER] = self.settings.federation_secret
         headers[HOP_HEADER] = str(self.admitted.hops + 1)
         headers[ORIGIN_HEADER] = self.admitted.origin
@@ -466,10 +476,14 @@ class Call:
                     bodies.append((location, None))
                     continue
                 try:
-                    body = await upstream.json(self.settings.max_json_bytes)
-                except NotJson as exc:
-                    return error_response(502, f"{exc}; answers under '&' cannot be merged", outcomes_of(result))
-                bodies.append((location, upstream.rewriter.rewrite(body, self.own_url)))
+                    raw = await upstream.raw(self.settings.max_json_bytes)
+                    body = json.loads(raw) if raw else None
+                except (Oversized, ValueError, RecursionError):
+                    message = f"{location} answered a body that is not JSON within the limit"
+                    return error_response(502, f"{message}; answers under '&' cannot be merged", outcomes_of(result))
+                if upstream.rewriter.mentions(raw):  # most answers carry no link: not walked
+                    body = upstream.rewriter.rewrite(body, self.own_url)
+                bodies.append((location, body))
         finally:
             await self.release_all(result)
         status = result.values[0][1].status

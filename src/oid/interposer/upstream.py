@@ -208,7 +208,8 @@ class Link:
         """One request to one location; its link's failures mark the breaker of (location, service).
         ``url`` is sent as it is (encoded=True): yarl would decode escapes of the client's query."""
         key = (location, service)
-        metrics.UPSTREAM_REQUESTS.labels(service=service, location=location).inc()
+        requests, link_latency, service_latency = metrics.of_link(location, service)
+        requests.inc()
         started = time.monotonic()
         data = None
         if body is not None:
@@ -229,11 +230,11 @@ class Link:
                 raise ClientGone("the client's body ended early") from None
             self.failed(key, describe(exc), type(exc).__name__)
             raise
-        self.health.succeeded(key)
-        metrics.breaker_state(location, service, CLOSED)
+        if self.health.succeeded(key):
+            metrics.breaker_state(location, service, CLOSED)
         elapsed = time.monotonic() - started
-        metrics.UPSTREAM_LATENCY.labels(service=service).observe(elapsed)
-        metrics.LINK_LATENCY.labels(location=location).observe(elapsed)
+        service_latency.observe(elapsed)
+        link_latency.observe(elapsed)
         if response.status >= 500:
             metrics.FAILURES.labels(location=location, reason=str(response.status)).inc()
         return Upstream(location, response, rewriter)
@@ -280,7 +281,7 @@ class Prober:
         location, service = key
         url = self.probe_url(location, service)
         if url is None:  # no longer in the catalog: nothing to keep open
-            self.link.health.succeeded(key)
+            self.link.health.probed(key, None)
             metrics.breaker_state(location, service, CLOSED)
             return
         settings = self.link.settings
