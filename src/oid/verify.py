@@ -35,7 +35,7 @@ ADMIN_PASSWORD = "oid-lab-admin"  # inventories/lab/group_vars/all.yml
 VERIFY_ROOT = lab_cli.LAB_ROOT / "verify"
 WAIT_ACTIVE_SECONDS = 300
 # After a heal, the interposers' breakers keep a healed DC skipped until their
-# back-off (at most backoff.max, 60 s by default) ends and a probe succeeds.
+# back-off (at most backoff.max, 60 s by default) ends and a background probe succeeds.
 WAIT_HEALED_SECONDS = 120
 UPSTREAM = re.compile(r'^oid_upstream_requests_total\{location="([^"]+)",service="[^"]+"\} (\S+)$', re.M)
 
@@ -298,7 +298,7 @@ def api_partial_star(fed: Federation, notes: list[str]) -> None:
     for attempt in range(5):
         seconds, answer = timed(fed, path, "{glance: Denver|Paris}")
         check(answer.status_code == 200 and answer.headers.get("X-Oid-Location") == "Paris", "then Denver|Paris")
-        if attempt == 0:  # later ones may be the breaker's probe, once its back-off ended
+        if attempt == 0:  # later ones may come after the back-off, once a background probe ran
             outcomes = answer.headers.get("X-Oid-Outcomes")
             check(outcomes == "Denver=skipped,Paris=ok", f"Denver not skipped after detection: {outcomes}")
         following.append(seconds)

@@ -109,6 +109,7 @@ def test_configuration_files_in_place(host):
         "connect_timeout": 2.0,
         "read_timeout": 600,
         "max_hops": 4,
+        "fanout_deadline": 30,
     }
     assert {key: settings.get(key) for key in expected} == expected
     # The container reads the same file, read-only, and the interposer accepts it with the catalog.
