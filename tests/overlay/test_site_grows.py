@@ -1,5 +1,6 @@
 """Adding a DC: the lab grows a fourth DC, `site.yml` runs again, and every
-DC's catalog knows it, without restarting what the change does not concern.
+DC's catalog knows it, without restarting any OpenStack service of the others
+(their filters and interposers re-read the catalog by themselves).
 Runs after every other module of tests/overlay but the removal (conftest.py orders
 them): it changes the lab."""
 
@@ -10,7 +11,7 @@ import json
 import pytest
 import requests
 
-from tests.support.federation import call, site, token
+from tests.support.federation import ADMIN_PASSWORD, call, site, token
 from tests.support.lab import oid_lab, started_at
 
 pytestmark = pytest.mark.lab
@@ -18,13 +19,17 @@ pytestmark = pytest.mark.lab
 
 def test_a_fourth_dc_is_federated_by_a_rerun(federation):
     berlin = federation["dcs"]["Berlin"]
-    untouched = ["oidlab_berlin_oid_interposer", "oidlab_berlin_keystone", "oidlab_berlin_nova_compute"]
+    untouched = [
+        f"oidlab_{dc}_{service}"
+        for dc in ("berlin", "denver")
+        for service in ("oid_interposer", "keystone", "nova_api", "glance_api", "neutron_server", "nova_compute")
+    ]
     before = {name: started_at(name) for name in untouched}
     grown = oid_lab("up", "--dcs", "Berlin,Denver,Paris,Tokyo")
     assert grown.returncode == 0, grown.stdout[-4000:] + grown.stderr[-2000:]
     again = site()
     assert again.returncode == 0, again.stdout[-5000:] + again.stderr[-3000:]
-    # Berlin's interposer re-read the catalog (SIGHUP) instead of restarting.
+    # The interposers re-read the catalog (SIGHUP), the filters by themselves: no restart.
     assert {name: started_at(name) for name in untouched} == before
     answer = call("GET", berlin, "/compute/v2.1/servers", token(berlin), "{nova: Berlin&Tokyo}")
     assert answer.status_code == 200, answer.text
@@ -37,5 +42,25 @@ def test_a_fourth_dc_is_federated_by_a_rerun(federation):
         timeout=60,
     )
     assert answer.status_code == 200, answer.text
+    # Berlin's running nova-api accepts a token of Tokyo's Keystone: its filters
+    # read the new catalog and accounts without a restart.
+    answer = call("GET", berlin, "/compute/v2.1/servers", tokyo_token(tokyo), "{keystone: Tokyo, nova: Berlin}")
+    assert answer.status_code == 200, answer.text
     refused = call("GET", berlin, "/compute/v2.1/servers", token(berlin), "{nova: Atlantis}")
     assert refused.status_code == 400 and "Tokyo" in json.dumps(refused.json())
+
+
+def tokyo_token(tokyo: str) -> str:
+    """A token of Tokyo's Keystone, through Tokyo's interposer (Tokyo is not in the fixture's DCs)."""
+    body = {
+        "auth": {
+            "identity": {
+                "methods": ["password"],
+                "password": {"user": {"name": "admin", "domain": {"name": "Default"}, "password": ADMIN_PASSWORD}},
+            },
+            "scope": {"project": {"name": "admin", "domain": {"name": "Default"}}},
+        }
+    }
+    answer = requests.post(f"{tokyo}/identity/v3/auth/tokens", json=body, timeout=60)
+    answer.raise_for_status()
+    return answer.headers["X-Subject-Token"]

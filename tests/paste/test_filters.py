@@ -11,12 +11,45 @@ import json
 
 import pytest
 import webob
+import yaml
 from paste.deploy import loadapp
 
 from tests.support import keystone as ks
 from tests.support.identity import SECRET, SERVICE_PASSWORD, admin, token_of
 
 pytestmark = pytest.mark.skipif(ks.available() is not None, reason=str(ks.available()))
+
+
+PIPELINE = """
+[pipeline:main]
+pipeline = oid_scope oid_auth echo
+
+[app:echo]
+paste.app_factory = tests.support.echo:echo_app
+
+[filter:oid_scope]
+paste.filter_factory = oid.paste.filters:scope_filter_factory
+oid_catalog = {files}/catalog.yml
+oid_location = Berlin
+oid_service = compute
+oid_federation_secret_file = {files}/secret
+{extra}
+[filter:oid_auth]
+paste.filter_factory = oid.paste.filters:auth_filter_factory
+oid_catalog = {files}/catalog.yml
+oid_location = Berlin
+oid_keystones = {files}/keystones.yml
+auth_type = password
+auth_url = {berlin}/v3
+www_authenticate_uri = {berlin}/v3
+username = oid-berlin
+password = {password}
+project_name = service
+user_domain_name = Default
+project_domain_name = Default
+interface = public
+{extra}
+"""
 
 
 @pytest.fixture(scope="module")
@@ -174,3 +207,39 @@ def test_a_direct_client_gets_the_interposers_policy_and_path_rules(pipeline, dc
     request.headers["X-Auth-Token"] = token
     response = request.get_response(pipeline)
     assert response.status_int == 400 and "'.' or '..'" in response.json_body["error"]["message"]
+
+
+def replace(path, text):
+    """As Ansible writes a file: a new one renamed over the old."""
+    new = path.with_suffix(".new")
+    new.write_text(text)
+    new.rename(path)
+
+
+def test_a_changed_catalog_and_accounts_are_read_without_a_restart(dcs, tmp_path):
+    """A DC joins: the filters of the running service accept its tokens once the
+    catalog and the accounts name it, with no restart (adding a DC used to
+    restart nova-api, glance-api and neutron-server in every DC); a broken
+    catalog afterwards keeps the working one."""
+    workdir, keystones = dcs
+    catalog = yaml.safe_load((workdir / "catalog.yml").read_text())
+    without_denver = {"locations": {k: v for k, v in catalog["locations"].items() if k != "Denver"}}
+    (tmp_path / "catalog.yml").write_text(yaml.safe_dump(without_denver))
+    (tmp_path / "keystones.yml").write_text("{}")
+    (tmp_path / "secret").write_text(SECRET)
+    (tmp_path / "api-paste.ini").write_text(
+        PIPELINE.format(
+            files=tmp_path, berlin=keystones["Berlin"].url, password=SERVICE_PASSWORD, extra="oid_reload_seconds = 0"
+        )
+    )
+    app = loadapp(f"config:{tmp_path}/api-paste.ini")
+    token = token_of(keystones["Denver"])
+    status, body = call(app, token, scope="{keystone: Denver}")
+    assert status == 400 and "unknown location 'Denver'" in body["error"]["message"]
+    replace(tmp_path / "catalog.yml", (workdir / "catalog.yml").read_text())
+    replace(tmp_path / "keystones.yml", (workdir / "keystones.yml").read_text())
+    status, seen = call(app, token, scope="{keystone: Denver}")
+    assert status == 200 and seen["identity_status"] == "Confirmed", seen
+    replace(tmp_path / "catalog.yml", "locations: [broken")
+    status, seen = call(app, token, scope="{keystone: Denver}")
+    assert status == 200 and seen["identity_status"] == "Confirmed", seen

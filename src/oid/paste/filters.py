@@ -18,13 +18,20 @@ created on first use with the credentials of the oid service account this DC
 has at that Keystone.  After authentication it shows the service its own
 DC's catalog and puts the scope back on the token, so the service's own calls
 (Nova to Glance, nova-compute downloading an image) carry it.
+
+Both re-read the catalog, the accounts and the federation secret when one
+of the files changes (``Watched``: checked at most once every
+``oid_reload_seconds``, 1 by default): adding a DC reloads the catalog of
+the others without restarting any OpenStack service.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
+import time
 
 import webob
 import webob.dec
@@ -74,6 +81,55 @@ def _oid_options(global_conf, local_conf):
     return conf
 
 
+class Watched:
+    """What ``load()`` makes of some files, made again when one of them changes
+    (inode, size or modification time: Ansible replaces a file by renaming a
+    new one over it), checked at most once every ``interval`` seconds: a
+    stat() per file per second, whatever the request rate. A new version that
+    cannot be loaded is logged and the previous one kept."""
+
+    def __init__(self, paths, load, interval=1.0, clock=time.monotonic):
+        self.paths = [path for path in paths if path]
+        self.load = load
+        self.interval = interval
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._signature = self.signature()
+        self.value = load()  # at start, a bad file is the service's error, as before
+        self._checked = clock()
+
+    def signature(self):
+        signature = []
+        for path in self.paths:
+            try:
+                stat = os.stat(path)
+            except OSError:
+                signature.append(None)
+            else:
+                signature.append((stat.st_ino, stat.st_size, stat.st_mtime_ns))
+        return tuple(signature)
+
+    def current(self):
+        if self.clock() - self._checked < self.interval:
+            return self.value
+        with self._lock:
+            if self.clock() - self._checked >= self.interval:
+                self._checked = self.clock()
+                signature = self.signature()
+                if signature != self._signature:
+                    self._signature = signature  # a bad version is reported once, not every second
+                    try:
+                        self.value = self.load()
+                        log.info("oid: reloaded %s", ", ".join(self.paths))
+                    except Exception as exc:  # noqa: BLE001 - any error: the running version stays
+                        log.error("oid: cannot reload %s, keeping the previous version: %s", ", ".join(self.paths), exc)
+        return self.value
+
+
+def _reload_seconds(conf):
+    return float(conf.get("oid_reload_seconds", 1.0))
+
+
 def _error(status, message):
     body = json.dumps({"error": {"code": status, "title": webob.exc.status_map[status].title, "message": message}})
     return webob.Response(body=body, status=status, content_type="application/json", charset="utf-8")
@@ -95,9 +151,24 @@ class ScopeFilter:
                 f"not {self.service!r}"
             )
         self.catalog_file = conf["oid_catalog"]
-        self.catalog = Catalog.from_file(self.catalog_file)
-        self.here = self.catalog.resolve(self.location)
-        self.secret = _read_secret(conf)
+
+        def load():
+            catalog = Catalog.from_file(self.catalog_file)
+            return catalog, catalog.resolve(self.location), _read_secret(conf)
+
+        self.files = Watched([self.catalog_file, conf.get("oid_federation_secret_file")], load, _reload_seconds(conf))
+
+    @property
+    def catalog(self):
+        return self.files.current()[0]
+
+    @property
+    def here(self):
+        return self.files.current()[1]
+
+    @property
+    def secret(self):
+        return self.files.current()[2]
 
     def trusted(self, req):
         return secret_matches(req.headers.get(AUTH_HEADER, ""), self.secret)
@@ -119,12 +190,13 @@ class ScopeFilter:
                 req.headers[name] = token
                 if name == "X-Auth-Token":
                     scope_text = scope_text or token_scope
+        catalog, here, _secret = self.files.current()
         try:
-            scope = entry_scope(scope_text, self.catalog, self.here, self.service, req.method, trusted)
+            scope = entry_scope(scope_text, catalog, here, self.service, req.method, trusted)
         except ScopeError as exc:
             return _error(400, str(exc))
         req.environ[ENV_SCOPE] = scope
-        req.environ[ENV_ORIGIN] = origin or self.here
+        req.environ[ENV_ORIGIN] = origin or here
         req.headers[SCOPE_HEADER] = scope.canonical()
         return req.get_response(self.app)
 
@@ -134,16 +206,34 @@ class AuthFilter:
 
     def __init__(self, app, conf, local_conf):
         self.app = app
-        self.catalog = Catalog.from_file(conf["oid_catalog"])
-        self.here = self.catalog.resolve(conf["oid_location"])
-        self.accounts = self._load_accounts(conf.get("oid_keystones"))
+
+        def load():
+            catalog = Catalog.from_file(conf["oid_catalog"])
+            return _AuthFiles(
+                catalog, catalog.resolve(conf["oid_location"]), self._load_accounts(conf.get("oid_keystones"))
+            )
+
+        self.files = Watched([conf["oid_catalog"], conf.get("oid_keystones")], load, _reload_seconds(conf))
         # Options of the stock filter (delay_auth_decision, oslo_config_project, ...)
         # apply to every instance; oid's own options are not auth_token's.
         self.authtoken_conf = {k: v for k, v in local_conf.items() if not k.startswith("oid_")}
         self.inner = _AfterAuth(app, self)
         self._instances = {}
         self._service_validators = {}
+        self._instances_of = self.files.value  # the files the instances were built from
         self._lock = threading.Lock()
+
+    @property
+    def catalog(self):
+        return self.files.current().catalog
+
+    @property
+    def here(self):
+        return self.files.current().here
+
+    @property
+    def accounts(self):
+        return self.files.current().accounts
 
     @staticmethod
     def _load_accounts(path):
@@ -157,9 +247,17 @@ class AuthFilter:
             raise ValueError(f"{path}: expected a mapping of location -> service account")
         return accounts
 
+    def _forget_if_reloaded(self):
+        """Instances built from files that changed since are built again (an
+        account's new password, a DC gone from the catalog)."""
+        if self.files.current() is not self._instances_of:
+            self._instances_of = self.files.current()
+            self._instances, self._service_validators = {}, {}
+
     def instance(self, location):
         """The auth_token middleware validating at ``location``'s Keystone (lazily built)."""
         with self._lock:
+            self._forget_if_reloaded()
             if location not in self._instances:
                 self._instances[location] = self._build(location)
             return self._instances[location]
@@ -168,6 +266,7 @@ class AuthFilter:
         """An auth_token instance at ``location``'s Keystone that only reports
         what it found (for service tokens sent by that DC's services)."""
         with self._lock:
+            self._forget_if_reloaded()
             if location not in self._service_validators:
                 self._service_validators[location] = self._build(location, _capture_identity, delay=True)
             return self._service_validators[location]
@@ -241,15 +340,24 @@ class AuthFilter:
         req.environ[ENV_SERVICE_IDENTITY] = found
 
 
+class _AuthFiles:
+    """What oid_auth reads from its files: the catalog, this DC's name in it, the accounts;
+    and this DC's service catalog, shown for remote tokens, made from them once."""
+
+    def __init__(self, catalog, here, accounts):
+        self.catalog = catalog
+        self.here = here
+        self.accounts = accounts
+        self.local_catalog = local_catalog(catalog, here)
+        self.local_catalog_header = json.dumps(v2_catalog(self.local_catalog))
+
+
 class _AfterAuth:
     """Runs after auth_token accepted the token: local catalog, scope back on the token."""
 
     def __init__(self, app, auth):
         self.app = app
         self.auth = auth
-        # This DC's catalog, for remote tokens: the catalog file is read once, at start.
-        self.catalog = local_catalog(auth.catalog, auth.here)
-        self.catalog_header = json.dumps(v2_catalog(self.catalog))
 
     @webob.dec.wsgify
     def __call__(self, req):
@@ -260,16 +368,17 @@ class _AfterAuth:
             # from the origin DC's Keystone.
             for key, value in service.items():
                 req.headers[key.replace("X-", "X-Service-", 1)] = value
+        files = self.auth.files.current()
         identity = scope.services.get("identity")
-        remote = identity is not None and identity.locations() != [self.auth.here]
+        remote = identity is not None and identity.locations() != [files.here]
         # Nova's API calls Glance, Neutron and Cinder with auth_token's own plugin
         # (environ['keystone.token_auth']), not with the header: it is fixed too.
         plugin = req.environ.get("keystone.token_auth")
         if remote:
             # A remote token carries its Keystone's catalog: show the service its own DC's.
-            req.headers["X-Service-Catalog"] = self.catalog_header
+            req.headers["X-Service-Catalog"] = files.local_catalog_header
             if plugin is not None and plugin.user is not None:
-                plugin = with_catalog(plugin, self.catalog)
+                plugin = with_catalog(plugin, files.local_catalog)
         token = req.headers.get("X-Auth-Token")
         if token:
             # The service hands this token to its own clients (context.auth_token,
