@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import statistics
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -96,13 +97,15 @@ def test_each_dc_has_its_own_keystone(lab):
     assert berlin_projects["admin"] != denver_projects["admin"]
 
 
-def rtt_ms(source, dest, count=8):
-    """Average ping RTT from one DC's network namespace to another DC."""
+def rtt_ms(source, dest, count=10):
+    """Median ping RTT from one DC's network namespace to another DC. The median, not
+    the mean: the WAN's delays are applied by a userspace queue, and a moment of CPU
+    load (the molecule lanes run beside this tier) delays a packet or two by several ms."""
     result = docker(
-        "exec", f"oidlab_{source.key}_host", "ping", "-q", "-n", "-c", str(count), "-i", "0.2", "-W", "2", dest.address
+        "exec", f"oidlab_{source.key}_host", "ping", "-n", "-c", str(count), "-i", "0.2", "-W", "2", dest.address
     )
-    match = re.search(r"= [\d.]+/([\d.]+)/", result.stdout)
-    return float(match.group(1)) if match else None
+    times = [float(value) for value in re.findall(r"time=([\d.]+) ms", result.stdout)]
+    return statistics.median(times) if times else None
 
 
 def test_wan_latencies_are_the_configured_ones(lab):
