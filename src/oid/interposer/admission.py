@@ -1,9 +1,10 @@
 """Admission: what a request is, before anything is forwarded.
 
 The path (one normalization, shared with the paste filters), the service it
-names, whether it comes from a peer interposer (the federation secret), its
-hop count, its scope normalized and checked against the collaboration
-policy. Everything here is computed from the request's headers and path
+names, whether it comes from a peer interposer and which (its certificate,
+trust.py; or, in the old model, the federation's shared secret), its hop
+count, its scope normalized and checked against the collaboration policy.
+Everything here is computed from the request's headers, path and connection
 alone, refuses with a clear status and message, and does no I/O.
 """
 
@@ -26,6 +27,7 @@ from oid.entry import (
     split_token,
 )
 from oid.interposer.config import SERVICE_PREFIXES
+from oid.interposer.trust import PeerRefused, peer_location
 from oid.scope import Location, ScopeError
 
 SCOPE_CACHE_SIZE = 4096
@@ -103,8 +105,31 @@ class Admission:
             raise cached
         return cached
 
-    def trusted(self, request: web.Request) -> bool:
-        return secret_matches(request.headers.get(AUTH_HEADER, ""), self.settings.federation_secret)
+    def peer(self, request: web.Request) -> str | None:
+        """The location of the peer interposer that sent this request; None for a client."""
+        if self.settings.peer_tls is None:
+            return self.peer_by_secret(request)
+        try:
+            peer = peer_location(request.transport, self.routes.catalog)
+        except PeerRefused as exc:
+            raise Refused(403, str(exc)) from None
+        claimed = request.headers.get(ORIGIN_HEADER)
+        if peer is not None and claimed is not None and claimed != peer:
+            shown = claimed if len(claimed) <= 64 and claimed.isprintable() else claimed[:64] + "..."
+            raise Refused(
+                403, f"a peer speaks for itself only: its certificate names {peer}, the request claims {shown!r}"
+            )
+        return peer
+
+    def peer_by_secret(self, request: web.Request) -> str | None:
+        """The old model: whoever holds the federation's shared secret is a peer,
+        and says which DC the request comes from."""
+        if not secret_matches(request.headers.get(AUTH_HEADER, ""), self.settings.federation_secret):
+            return None
+        origin = request.headers.get(ORIGIN_HEADER, self.routes.here)
+        if origin not in self.routes.catalog.sites:
+            raise Refused(400, f"bad {ORIGIN_HEADER} header: not a location of the catalog")
+        return origin
 
     def hops(self, request: web.Request, trusted: bool) -> int:
         if not trusted:
@@ -129,7 +154,8 @@ class Admission:
 
     def admit(self, request: web.Request) -> Admitted:
         service, tail = service_and_tail(request.rel_url.raw_path)
-        trusted = self.trusted(request)
+        peer = self.peer(request)
+        trusted = peer is not None
         hops = self.hops(request, trusted)
         scope = self.scope(request, service, trusted)
         expr = scope.services.get(service)
@@ -144,11 +170,7 @@ class Admission:
         unknown = [loc for loc in locations if loc not in self.routes.catalog.sites]
         if unknown:
             raise Refused(400, f"locations not in this interposer's catalog: {', '.join(unknown[:20])}")
-        origin = self.routes.here
-        if trusted:
-            origin = request.headers.get(ORIGIN_HEADER, self.routes.here)
-            if origin not in self.routes.catalog.sites:
-                raise Refused(400, f"bad {ORIGIN_HEADER} header: not a location of the catalog")
+        origin = peer or self.routes.here
         tokens = self.identity_tokens(request.headers.get(IDENTITY_TOKENS_HEADER))
         return Admitted(service, tail, scope, expr, locations, hops, origin, trusted, tokens)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import json
 import logging
@@ -16,6 +17,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from oid.interposer.config import Routes, Settings
 from oid.interposer.proxy import Interposer, scope_endpoint
+from oid.interposer.trust import PeerListener
 
 INTERPOSER = web.AppKey("interposer", Interposer)
 LOG_FIELDS = ("request_id", "method", "service", "status", "duration_ms", "location")
@@ -101,8 +103,13 @@ def serve(settings: Settings, routes: Routes | None = None) -> None:
         asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, app[INTERPOSER].reload)
 
     app.on_startup.append(on_startup)
+    peers = settings.peer_tls
     logging.getLogger("oid.interposer").info(
-        "listening on %s:%d as %s", settings.host, settings.port, app[INTERPOSER].routes.here
+        "listening on %s:%d as %s; %s",
+        settings.host,
+        settings.port,
+        app[INTERPOSER].routes.here,
+        f"peers on {peers.host}:{peers.port} (mutual TLS)" if peers else "peers with the shared secret",
     )
     # The cyclic collector, out of the fan-out's way: what start-up made
     # (modules, the catalog: at 1000 DCs, tens of thousands of objects) is
@@ -115,15 +122,50 @@ def serve(settings: Settings, routes: Routes | None = None) -> None:
     gc.set_threshold(100_000, 50, 100)
     # uvloop: the event loop in C (libuv); on the fan-out and relay paths the
     # interposer spends most of its time in the loop and its transports.
-    web.run_app(
+    loop = uvloop.new_event_loop()
+    asyncio.set_event_loop(loop)
+    main = loop.create_task(run(app, settings))
+    try:
+        loop.run_until_complete(main)
+    except (web.GracefulExit, KeyboardInterrupt):
+        pass  # SIGTERM or SIGINT: in-flight requests drained below
+    finally:
+        main.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            loop.run_until_complete(main)
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
+
+
+async def run(app: web.Application, settings: Settings) -> None:
+    """Serve ``app`` on its listeners until cancelled (SIGTERM, SIGINT)."""
+    runner = web.AppRunner(
         app,
-        loop=uvloop.new_event_loop(),
-        host=settings.host,
-        port=settings.port,
+        handle_signals=True,
         shutdown_timeout=settings.shutdown_timeout,
         # A client that leaves cancels its handler: its upstream requests are
         # dropped instead of holding a pooled connection to the end.
         handler_cancellation=True,
-        print=None,
         access_log=None,
     )
+    await runner.setup()
+    sites = listeners(runner, settings)
+    try:
+        for site in sites:
+            await site.start()
+        await asyncio.Event().wait()
+    finally:
+        for site in sites:
+            if isinstance(site, PeerListener):  # aiohttp's own sites stop with the runner
+                await site.stop()
+        await runner.cleanup()
+
+
+def listeners(runner: web.AppRunner, settings: Settings) -> list:
+    """The plain port, where this DC's clients and services enter; with mutual TLS
+    between interposers (trust.py), the peer port, where other DCs' interposers
+    do, each known by its certificate."""
+    sites = [web.TCPSite(runner, settings.host, settings.port)]
+    if settings.peer_tls is not None:
+        sites.append(PeerListener(runner, settings.peer_tls))
+    return sites

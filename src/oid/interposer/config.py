@@ -9,6 +9,7 @@ from pathlib import Path
 
 import yaml
 
+from oid.interposer.trust import PeerTLS
 from oid.scope import Catalog, ScopeError
 
 # Path prefixes the interposer serves, one per service type.
@@ -25,7 +26,14 @@ class Settings:
     catalog_file: str
     host: str = "0.0.0.0"
     port: int = 8790
+    # What this interposer sends its own DC's API services, whose paste filters
+    # trust internal headers only with it. Without peer_tls it is also what
+    # peers present to each other (the federation's shared secret, the old
+    # trust model); with peer_tls it is this DC's alone and never leaves it.
     federation_secret: str = field(default="", repr=False)
+    # Mutual TLS between interposers (trust.py): peers enter on a port of their
+    # own, known by their certificate; None: the shared secret (old model).
+    peer_tls: PeerTLS | None = None
     connect_timeout: float = 2.0
     read_timeout: float = 600.0
     # A partition on a connection already open (pooled) shows no connect
@@ -64,7 +72,8 @@ def load_settings(path: str) -> Settings:
         data = yaml.safe_load(Path(path).read_text()) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"cannot read {path}: {exc}") from None
-    known = set(Settings.__dataclass_fields__) | {"listen", "federation_secret_file", "catalog", "backoff"}
+    known = set(Settings.__dataclass_fields__) - {"peer_tls"}
+    known |= {"listen", "federation_secret_file", "catalog", "backoff", "peer_listen", "tls"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise ConfigError(f"{path}: unknown keys {', '.join(unknown)}")
@@ -83,12 +92,14 @@ def load_settings(path: str) -> Settings:
         raise ConfigError(f"{path}: the federation secret must have at least 16 characters")
     base = Path(path).parent
     catalog_file = str((base / data["catalog"]).resolve())
+    peer_tls = load_peer_tls(path, base, data)
     settings = Settings(
         location=data["location"],
         catalog_file=catalog_file,
         host=listen.get("host", Settings.host),
         port=int(listen.get("port", Settings.port)),
         federation_secret=secret,
+        peer_tls=peer_tls,
         backoff_initial=float(backoff.get("initial", Settings.backoff_initial)),
         backoff_max=float(backoff.get("max", Settings.backoff_max)),
         spool_directory=data.get("spool_directory"),
@@ -115,18 +126,50 @@ def load_settings(path: str) -> Settings:
     return settings
 
 
+def load_peer_tls(path: str, base: Path, data: dict) -> PeerTLS | None:
+    """``tls: {ca_file, cert_file, key_file}`` and ``peer_listen: {host, port}``:
+    both or neither. The files are checked now (a bad key is an error at start,
+    not at the first peer's connection)."""
+    tls, listen = data.get("tls"), data.get("peer_listen")
+    if not tls and not listen:
+        return None
+    if not isinstance(tls, dict) or not isinstance(listen, dict):
+        raise ConfigError(f"{path}: 'tls' and 'peer_listen' go together (mutual TLS between interposers)")
+    missing = [key for key in ("ca_file", "cert_file", "key_file") if not tls.get(key)]
+    unknown = sorted(set(tls) - {"ca_file", "cert_file", "key_file"})
+    if missing or unknown:
+        raise ConfigError(
+            f"{path}: 'tls' needs ca_file, cert_file and key_file (missing: {missing}, unknown: {unknown})"
+        )
+    files = {key: str((base / tls[key]).resolve()) for key in ("ca_file", "cert_file", "key_file")}
+    peer_tls = PeerTLS(**files, host=listen.get("host", PeerTLS.host), port=int(listen.get("port", PeerTLS.port)))
+    try:
+        peer_tls.server_context()
+        peer_tls.client_context()
+    except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
+        raise ConfigError(f"{path}: cannot use the TLS files {files}: {exc}") from None
+    return peer_tls
+
+
 class Routes:
     """Where each location's services are, as the interposer sees them."""
 
-    def __init__(self, catalog: Catalog, here: str):
+    def __init__(self, catalog: Catalog, here: str, peers_over_tls: bool = False):
+        """``peers_over_tls``: other DCs are reached at their 'peer' URL (https, mutual
+        TLS) instead of their 'interposer' URL, which stays what their links name."""
         self.catalog = catalog
+        self.peers_over_tls = peers_over_tls
         try:
             self.here = catalog.resolve(here)
         except ScopeError as exc:
             raise ConfigError(f"this interposer's location is not in the catalog: {exc.message}") from None
         for name, site in catalog.sites.items():
-            if name != self.here and not site.extra.get("interposer"):
+            if name == self.here:
+                continue
+            if not site.extra.get("interposer"):
                 raise ConfigError(f"catalog location {name!r} has no 'interposer' URL")
+            if peers_over_tls and not str(site.extra.get("peer", "")).startswith("https://"):
+                raise ConfigError(f"catalog location {name!r} has no 'peer' URL (https://...): peers speak mutual TLS")
 
     @classmethod
     def load(cls, settings: Settings) -> Routes:
@@ -134,14 +177,21 @@ class Routes:
             catalog = Catalog.from_file(settings.catalog_file)
         except (OSError, ScopeError) as exc:
             raise ConfigError(f"catalog {settings.catalog_file}: {exc}") from None
-        return cls(catalog, settings.location)
+        return cls(catalog, settings.location, peers_over_tls=settings.peer_tls is not None)
 
     def local_endpoint(self, service: str) -> str | None:
         url = self.catalog.sites[self.here].services.get(service)
         return url.rstrip("/") if url else None
 
     def interposer(self, location: str) -> str:
+        """The URL of ``location``'s interposer that its answers' links name."""
         return self.catalog.sites[location].extra["interposer"].rstrip("/")
+
+    def peer(self, location: str) -> str:
+        """Where this interposer sends requests for another DC: its peer port."""
+        if self.peers_over_tls:
+            return self.catalog.sites[location].extra["peer"].rstrip("/")
+        return self.interposer(location)
 
     def own_url(self, request) -> str:
         """This interposer's URL, as the catalog gives it: links in answers point

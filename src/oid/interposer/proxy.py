@@ -112,7 +112,7 @@ class Interposer:
         self.routes = routes
         self.admission = Admission(settings, routes)
         self.health = Health(settings.backoff_initial, settings.backoff_max)
-        self.link = Link(settings, self.health)
+        self.link = Link(settings, self.health, lambda: self.routes.here)
         self.prober = Prober(self.link, self.probe_url)
         self._reloading: asyncio.Task | None = None
 
@@ -151,7 +151,7 @@ class Interposer:
         if location == routes.here:
             local = routes.local_endpoint(service)
             return None if local is None else local + "/"
-        return f"{routes.interposer(location)}/{service}/"
+        return f"{routes.peer(location)}/{service}/"
 
     # -- the request path ----------------------------------------------------
 
@@ -231,6 +231,10 @@ class Call:
             self._base_headers = self.client_headers()
             self._narrowing = policy.Narrowing(self.scope, self.service)
         headers = self._base_headers.copy()
+        if location != self.routes.here and self.settings.peer_tls is not None:
+            # A peer knows this DC by its certificate: it gets neither this DC's
+            # own secret nor a claim of origin (one is the certificate's).
+            del headers[AUTH_HEADER], headers[ORIGIN_HEADER]
         if self.service == "identity" and location in self.admitted.identity_tokens:
             headers["X-Auth-Token"] = self.admitted.identity_tokens[location]  # that Keystone's own token
         headers[SCOPE_HEADER] = self._narrowing.canonical(location)
@@ -255,7 +259,7 @@ class Call:
             if base is None:
                 raise Refused(404, f"{location} offers no {self.service} service")
         else:
-            base = self.routes.interposer(location) + "/" + self.service
+            base = self.routes.peer(location) + "/" + self.service
         # The query as sent: rebuilt from its decoded form, '?name=a%23b' became '?name=a'.
         query = self.request.rel_url.raw_query_string
         return base + self.tail + ("?" + query if query else "")

@@ -15,6 +15,7 @@ import asyncio
 import json
 import os
 import socket
+import ssl
 import time
 
 import aiohttp
@@ -25,6 +26,7 @@ from oid.interposer import metrics
 from oid.interposer.body import ClientGone
 from oid.interposer.config import UrlRewriter
 from oid.interposer.health import CLOSED, Health
+from oid.interposer.trust import certificate_name
 
 # Errors of the link to a location: they open its breaker.
 LINK_ERRORS = (aiohttp.ClientConnectionError, asyncio.TimeoutError)
@@ -153,6 +155,11 @@ def describe(exc: BaseException) -> str:
     """What went wrong, without the URL (error bodies must not show internal endpoints)."""
     if isinstance(exc, asyncio.TimeoutError | aiohttp.ServerTimeoutError):
         return "timed out"
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        return f"its certificate was refused: {exc.certificate_error.verify_message or exc.certificate_error.reason}"
+    if isinstance(exc, aiohttp.ClientSSLError | ssl.SSLError):
+        error = getattr(exc, "os_error", exc)
+        return f"TLS failed: {getattr(error, 'reason', None) or type(error).__name__}"
     if isinstance(exc, aiohttp.ClientConnectorError):
         code = exc.os_error.errno
         return f"connection failed: {os.strerror(code) if code else type(exc.os_error).__name__}"
@@ -164,11 +171,19 @@ def describe(exc: BaseException) -> str:
 
 
 class Pools:
-    """One bounded aiohttp session per location, made on first use."""
+    """One bounded aiohttp session per location, made on first use. With mutual
+    TLS between interposers (trust.py), another DC's is a TLS session: this
+    DC's certificate, the federation's CA, and the answering certificate must
+    name the location the request is meant for."""
 
-    def __init__(self, settings):
+    def __init__(self, settings, here):
         self.settings = settings
+        self.here = here  # () -> this DC's location, in the catalog's spelling
         self._sessions: dict[str, aiohttp.ClientSession] = {}
+        self._peer_context = settings.peer_tls.client_context() if settings.peer_tls else None
+
+    def is_peer(self, location: str) -> bool:
+        return self._peer_context is not None and location != self.here()
 
     def session(self, location: str) -> aiohttp.ClientSession:
         session = self._sessions.get(location)
@@ -177,10 +192,17 @@ class Pools:
                 limit=self.settings.max_connections_per_location,
                 limit_per_host=0,
                 socket_factory=partition_detecting_socket(self.settings.unacked_timeout),
+                ssl=self._peer_context if self.is_peer(location) else True,
             )
             session = aiohttp.ClientSession(connector=connector, auto_decompress=False, skip_auto_headers=("Accept",))
             self._sessions[location] = session
         return session
+
+    def request(self, location: str, method: str, url, **kwargs):
+        """A request to ``location`` (aiohttp's context manager), sent to the right peer or none."""
+        if self.is_peer(location):
+            kwargs["server_hostname"] = certificate_name(location)
+        return self.session(location).request(method, url, **kwargs)
 
     async def close(self) -> None:
         sessions, self._sessions = self._sessions, {}
@@ -190,10 +212,10 @@ class Pools:
 class Link:
     """Sends requests to locations and keeps their health."""
 
-    def __init__(self, settings, health: Health):
+    def __init__(self, settings, health: Health, here):
         self.settings = settings
         self.health = health
-        self.pools = Pools(settings)
+        self.pools = Pools(settings, here)
 
     def timeout(self, connect_timeout: float) -> aiohttp.ClientTimeout:
         # connect: the wait for a free pooled connection plus the TCP connect;
@@ -217,7 +239,8 @@ class Link:
             if body.content_length() is not None:
                 headers["Content-Length"] = str(body.content_length())
         try:
-            response = await self.pools.session(location).request(
+            response = await self.pools.request(
+                location,
                 method,
                 URL(url, encoded=True),
                 headers=headers,
@@ -290,8 +313,13 @@ class Prober:
         )
         reason = None
         try:
-            async with self.link.pools.session(location).get(
-                url, headers={"X-Scope": f'{{"{service}":"{location}"}}'}, timeout=timeout, allow_redirects=False
+            async with self.link.pools.request(
+                location,
+                "GET",
+                url,
+                headers={"X-Scope": f'{{"{service}":"{location}"}}'},
+                timeout=timeout,
+                allow_redirects=False,
             ) as answer:
                 await answer.read()
         except asyncio.CancelledError:

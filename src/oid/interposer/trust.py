@@ -1,0 +1,174 @@
+"""Trust between interposers: mutual TLS, a certificate per DC.
+
+Each DC has a key and a certificate signed by the federation's CA, naming
+its location (subjectAltName DNS: the location's name in lower case; DNS
+names compare without case, as locations do). The interposer listens for
+peers on a port of its own that takes TLS only, and only from a client whose
+certificate the federation's CA signed; it reaches every other DC's
+interposer there, with its own certificate, checking that the answering
+certificate names the DC it meant to reach. So:
+
+- a peer is who its certificate says it is: a request on the peer port
+  comes from the location its certificate names, and from nowhere else (a
+  claim of another origin is refused);
+- the plain port, where this DC's clients and services enter, trusts
+  nobody: internal headers sent there are a client's, and dropped;
+- every byte between DCs is encrypted; there is no secret common to DCs,
+  so a DC that is taken over speaks for itself only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+from dataclasses import dataclass
+
+from oid.scope import ScopeError
+
+log = logging.getLogger("oid.interposer.trust")
+
+# A TLS handshake at the peer port has this long, and this many may be under
+# way at once (more are closed at once): a flood of connections that never
+# finish theirs holds a bounded amount.
+HANDSHAKE_TIMEOUT = 10.0
+MAX_HANDSHAKES = 256
+
+
+class PeerRefused(Exception):
+    """A peer's certificate that names no location of the catalog (a DC that was removed)."""
+
+
+@dataclass(frozen=True)
+class PeerTLS:
+    """This DC's side of the federation's mutual TLS (paths as the interposer sees them)."""
+
+    ca_file: str
+    cert_file: str
+    key_file: str
+    host: str = "0.0.0.0"
+    port: int = 8791
+
+    def server_context(self) -> ssl.SSLContext:
+        """The peer port's: TLS 1.2 or later, a client certificate of the federation's CA required."""
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=self.ca_file)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        context.verify_mode = ssl.CERT_REQUIRED
+        context.load_cert_chain(self.cert_file, self.key_file)
+        return context
+
+    def client_context(self) -> ssl.SSLContext:
+        """What this interposer reaches its peers with: its own certificate, the
+        federation's CA only (not the system's), the peer's name checked."""
+        context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=self.ca_file)
+        # TLS 1.2 (ECDHE, AEAD ciphers: forward secrecy all the same), not 1.3: in
+        # 1.3 the server checks the client's certificate after the client has
+        # finished its handshake and sent the request, so a refused certificate
+        # reads as a dropped connection, with no reason, after a request that
+        # may have arrived ('|' could not send a POST on). In 1.2 the handshake
+        # fails, with the server's reason (unknown CA, expired), before any byte.
+        context.minimum_version = context.maximum_version = ssl.TLSVersion.TLSv1_2
+        context.check_hostname = True
+        context.load_cert_chain(self.cert_file, self.key_file)
+        return context
+
+
+def certificate_name(location: str) -> str:
+    """The DNS name a location's certificate carries (and the name a peer's is checked against)."""
+    return location.lower()
+
+
+def names_in(peercert: dict | None) -> list[str]:
+    """The DNS names of a verified certificate (ssl's getpeercert() form)."""
+    if not peercert:
+        return []
+    return [value for kind, value in peercert.get("subjectAltName", ()) if kind == "DNS"]
+
+
+def peer_location(transport, catalog) -> str | None:
+    """The location whose certificate opened this connection; None on the plain
+    port (no TLS, so no peer). Only a certificate the federation's CA signed
+    gets this far (the peer port's context requires one); it must name
+    exactly one location of the catalog."""
+    if transport is None or transport.get_extra_info("sslcontext") is None:
+        return None
+    names = names_in(transport.get_extra_info("peercert"))
+    found = set()
+    for name in names:
+        try:
+            found.add(catalog.resolve(name))
+        except ScopeError:
+            pass  # a name that is not a location's (the certificate may carry others)
+    if len(found) != 1:
+        shown = ", ".join(names[:5]) or "none"
+        raise PeerRefused(f"the peer's certificate names no single location of the catalog (names: {shown})")
+    return found.pop()
+
+
+class PeerListener:
+    """The peer port. It does the TLS handshake itself (asyncio's start_tls)
+    before handing the connection to aiohttp's handler, so that a refused peer
+    is logged with the reason (an unknown CA, an expired certificate, none at
+    all): a server that lets the event loop do it drops such a connection
+    without a word, and the peer only sees it reset."""
+
+    def __init__(self, runner, tls: PeerTLS):
+        self.runner = runner
+        self.tls = tls
+        self.context = tls.server_context()
+        self.handshakes = 0
+        self.server: asyncio.AbstractServer | None = None
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.server = await loop.create_server(
+            lambda: _Handshake(self), self.tls.host, self.tls.port, reuse_address=True, backlog=128
+        )
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            self.server.close()
+
+
+class _Handshake(asyncio.Protocol):
+    """One connection at the peer port until its TLS handshake is done."""
+
+    def __init__(self, listener: PeerListener):
+        self.listener = listener
+
+    def connection_made(self, transport) -> None:
+        listener = self.listener
+        if listener.handshakes >= MAX_HANDSHAKES:
+            log.warning("peer port: %d TLS handshakes under way, a connection closed", listener.handshakes)
+            transport.abort()
+            return
+        transport.pause_reading()  # the ClientHello waits for start_tls
+        listener.handshakes += 1
+        asyncio.get_running_loop().create_task(self.handshake(transport))
+
+    async def handshake(self, transport) -> None:
+        listener = self.listener
+        handler = listener.runner.server()  # aiohttp's protocol for one connection
+        address = transport.get_extra_info("peername")
+        try:
+            secured = await asyncio.get_running_loop().start_tls(
+                transport, handler, listener.context, server_side=True, ssl_handshake_timeout=HANDSHAKE_TIMEOUT
+            )
+        except (TimeoutError, OSError, ConnectionError) as exc:
+            log.warning("peer refused at %s: %s", address and address[0], refusal_reason(exc))
+            transport.abort()
+            return
+        finally:
+            listener.handshakes -= 1
+        handler.connection_made(secured)
+
+
+def refusal_reason(exc: BaseException) -> str:
+    """Why a peer's TLS handshake failed, in a few words."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"its certificate: {exc.verify_message}"
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS: {exc.reason or exc}"
+    if isinstance(exc, asyncio.TimeoutError):
+        return f"no TLS handshake within {HANDSHAKE_TIMEOUT:g} s"
+    return type(exc).__name__

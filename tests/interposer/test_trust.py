@@ -1,0 +1,303 @@
+"""Mutual TLS between interposers (oid/interposer/trust.py), on loopback: three
+real interposers, each with its plain port and its peer port, a CA made here,
+a certificate per DC, and each DC's own secret for its own services (no
+secret common to DCs). Every refusal below is of something a hostile peer,
+or a client posing as one, would try."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import json
+import ssl
+
+import aiohttp
+import pytest
+import yaml
+from aiohttp import web
+from yarl import URL
+
+from oid.entry import AUTH_HEADER, HOP_HEADER, ORIGIN_HEADER
+from oid.interposer.app import INTERPOSER, build_app, listeners
+from oid.interposer.config import ConfigError, Routes, Settings, load_settings
+from oid.interposer.trust import PeerListener
+from tests.interposer.conftest import LOCATIONS, TOKEN, Backend, free_port
+from tests.support.pki import NOW, Authority
+
+DAY = datetime.timedelta(days=1)
+SERVERS = "/compute/v2.1/servers"
+
+
+class TlsFederation:
+    def __init__(self, tmp_path):
+        self.tmp_path = tmp_path
+        self.ca = Authority.create(tmp_path / "pki")
+        self.tls = {name: self.ca.issue(tmp_path / "pki", name) for name in LOCATIONS}
+        self.secrets = {name: f"{name}-own-secret-0123456789" for name in LOCATIONS}
+        self.backends = {name: Backend(name, port=free_port()) for name in LOCATIONS}
+        self.ports = {name: free_port() for name in LOCATIONS}
+        self.peer_ports = {name: free_port() for name in LOCATIONS}
+        self.catalog_file = tmp_path / "catalog.yml"
+        self.runners = []
+        self.sites = []
+        self.apps = {}
+        self.write_catalog()
+
+    def write_catalog(self, peer_of=None):
+        """``peer_of``: {location: the location whose peer port its 'peer' URL names}."""
+        peer_of = peer_of or {}
+        locations = {
+            name: {
+                "interposer": f"http://127.0.0.1:{self.ports[name]}",
+                "peer": f"https://127.0.0.1:{self.peer_ports[peer_of.get(name, name)]}",
+                "services": {"compute": self.backends[name].url, "image": self.backends[name].url, "identity": None},
+            }
+            for name in LOCATIONS
+        }
+        self.catalog_file.write_text(yaml.safe_dump({"locations": locations}))
+
+    def settings(self, name) -> Settings:
+        tls = dataclasses.replace(self.tls[name], host="127.0.0.1", port=self.peer_ports[name])
+        return Settings(
+            location=name,
+            catalog_file=str(self.catalog_file),
+            host="127.0.0.1",
+            port=self.ports[name],
+            federation_secret=self.secrets[name],
+            peer_tls=tls,
+            connect_timeout=1.0,
+            read_timeout=5.0,
+            backoff_initial=30.0,
+        )
+
+    async def start(self):
+        for backend in self.backends.values():
+            runner = web.AppRunner(backend.app())
+            await runner.setup()
+            await web.TCPSite(runner, "127.0.0.1", backend.port).start()
+            self.runners.append(runner)
+        for name in LOCATIONS:
+            settings = self.settings(name)
+            self.apps[name] = build_app(settings, Routes.load(settings))
+            runner = web.AppRunner(self.apps[name], handler_cancellation=True)
+            await runner.setup()
+            for site in listeners(runner, settings):  # the interposer's own listeners
+                await site.start()
+                self.sites.append(site)
+            self.runners.append(runner)
+
+    async def stop(self):
+        for site in self.sites:
+            if isinstance(site, PeerListener):
+                await site.stop()
+        for runner in reversed(self.runners):
+            await runner.cleanup()
+
+
+@pytest.fixture
+async def fed(tmp_path):
+    federation = TlsFederation(tmp_path)
+    await federation.start()
+    yield federation
+    await federation.stop()
+
+
+async def send(url, *, tls=None, server_hostname=None, headers=None, scope=None, method="GET"):
+    """One request, as a client (``tls`` None) or as a peer presenting ``tls``'s certificate."""
+    headers = {"X-Auth-Token": TOKEN, **(headers or {})}
+    if scope is not None:
+        headers["X-Scope"] = scope
+    context = tls.client_context() if tls is not None else None
+    async with aiohttp.ClientSession() as session:
+        async with session.request(
+            method, URL(url, encoded=True), headers=headers, ssl=context or True, server_hostname=server_hostname
+        ) as response:
+            body = await response.read()
+            try:
+                body = json.loads(body)
+            except ValueError:
+                pass
+            return response.status, body
+
+
+def peer_url(fed, name, path=SERVERS):
+    return f"https://127.0.0.1:{fed.peer_ports[name]}{path}"
+
+
+def last_seen(backend):
+    return backend.seen[-1]["headers"] if backend.seen else None
+
+
+async def test_and_across_dcs_goes_over_mutual_tls_and_no_secret_leaves_its_dc(fed):
+    status, body = await send(f"http://127.0.0.1:{fed.ports['Berlin']}{SERVERS}", scope="{nova: Berlin&Denver}")
+    assert status == 200, body
+    assert {server["oid_location"] for server in body["servers"]} == {"Berlin", "Denver"}
+    denver = last_seen(fed.backends["Denver"])
+    # Denver's service hears from Denver's interposer: Denver's own secret, and the
+    # origin its peer's certificate named; Berlin's secret never crossed the WAN.
+    assert denver[AUTH_HEADER] == fed.secrets["Denver"]
+    assert denver[ORIGIN_HEADER] == "Berlin"
+    assert fed.secrets["Berlin"] not in json.dumps(fed.backends["Denver"].seen)
+
+
+async def test_a_peer_gets_no_secret_and_no_claim_of_origin(fed):
+    """What crosses the WAN, seen by a stand-in for Denver holding Denver's
+    certificate: the hop count, and neither Berlin's secret nor an origin
+    header (Denver knows Berlin by its certificate)."""
+    seen = []
+
+    async def servers(request):
+        seen.append(dict(request.headers))
+        return web.json_response({"servers": []})
+
+    app = web.Application()
+    app.router.add_get(SERVERS, servers)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port, ssl_context=fed.tls["Denver"].server_context()).start()
+    fed.peer_ports["Denver"] = port
+    fed.write_catalog()
+    await fed.apps["Berlin"][INTERPOSER].reload()
+    try:
+        status, body = await send(f"http://127.0.0.1:{fed.ports['Berlin']}{SERVERS}", scope="{nova: Denver}")
+    finally:
+        await runner.cleanup()
+    assert status == 200, body
+    assert seen[0][HOP_HEADER] == "1"
+    assert AUTH_HEADER not in seen[0] and ORIGIN_HEADER not in seen[0], seen[0]
+
+
+async def test_a_peer_is_the_location_its_certificate_names(fed):
+    """Paris, with its own certificate, at Denver's peer port: a peer, known as Paris."""
+    status, body = await send(
+        peer_url(fed, "Denver"), tls=fed.tls["Paris"], server_hostname="denver", scope='{"compute":"Denver"}'
+    )
+    assert status == 200, body
+    assert last_seen(fed.backends["Denver"])[ORIGIN_HEADER] == "Paris"
+
+
+async def test_a_certificate_claiming_another_dcs_origin_is_refused(fed):
+    status, body = await send(
+        peer_url(fed, "Denver"),
+        tls=fed.tls["Paris"],
+        server_hostname="denver",
+        headers={ORIGIN_HEADER: "Berlin"},
+        scope='{"compute":"Denver"}',
+    )
+    assert status == 403
+    assert "its certificate names Paris" in body["error"]["message"]
+    assert "'Berlin'" in body["error"]["message"]
+    assert not fed.backends["Denver"].seen
+
+
+def refusals(caplog):
+    return [record.getMessage() for record in caplog.records if record.name == "oid.interposer.trust"]
+
+
+async def test_a_forged_certificate_is_refused(fed, tmp_path, caplog):
+    """A certificate naming Berlin, signed by a CA that is not the federation's:
+    the handshake fails (a peer that is refused learns nothing), and the refusing
+    interposer logs why."""
+    forger = Authority.create(tmp_path / "forged", name="not the federation")
+    forged = dataclasses.replace(forger.issue(tmp_path / "forged", "Berlin"), ca_file=str(fed.ca.ca_file))
+    with pytest.raises(aiohttp.ClientConnectorError):
+        await send(peer_url(fed, "Denver"), tls=forged, server_hostname="denver", scope='{"compute":"Denver"}')
+    assert refusals(caplog) == ["peer refused at 127.0.0.1: its certificate: unable to get local issuer certificate"]
+    assert not fed.backends["Denver"].seen
+
+
+async def test_an_expired_certificate_is_refused(fed, tmp_path, caplog):
+    expired = fed.ca.issue(tmp_path / "expired", "Berlin", not_before=NOW - 20 * DAY, not_after=NOW - DAY)
+    with pytest.raises(aiohttp.ClientConnectorError):
+        await send(peer_url(fed, "Denver"), tls=expired, server_hostname="denver", scope='{"compute":"Denver"}')
+    assert refusals(caplog) == ["peer refused at 127.0.0.1: its certificate: certificate has expired"]
+    assert not fed.backends["Denver"].seen
+
+
+async def test_no_certificate_at_the_peer_port_is_refused(fed, caplog):
+    """TLS without a client certificate, then plain HTTP: neither gets in."""
+    context = ssl.create_default_context(cafile=str(fed.ca.ca_file))
+    async with aiohttp.ClientSession() as session:
+        with pytest.raises(aiohttp.ClientError):  # TLS 1.3: the refusal comes after the request
+            async with session.get(peer_url(fed, "Denver"), ssl=context, server_hostname="denver") as response:
+                await response.read()
+    with pytest.raises(aiohttp.ClientError):
+        await send(f"http://127.0.0.1:{fed.peer_ports['Denver']}{SERVERS}")
+    # (aiohttp's client tries a GET again once on a connection closed at once)
+    assert set(refusals(caplog)) == {
+        "peer refused at 127.0.0.1: TLS: PEER_DID_NOT_RETURN_A_CERTIFICATE",
+        "peer refused at 127.0.0.1: TLS: HTTP_REQUEST",  # plain HTTP where TLS was due
+    }
+    assert not fed.backends["Denver"].seen
+
+
+async def test_a_plain_http_peer_is_a_client(fed):
+    """At the plain port, even Denver's own secret and a claimed origin make no peer:
+    the scope is normalized as a client's, the origin is Denver, the hop count 1."""
+    headers = {AUTH_HEADER: fed.secrets["Denver"], ORIGIN_HEADER: "Paris", HOP_HEADER: "3"}
+    status, body = await send(f"http://127.0.0.1:{fed.ports['Denver']}{SERVERS}", headers=headers)
+    assert status == 200, body
+    seen = last_seen(fed.backends["Denver"])
+    assert seen[ORIGIN_HEADER] == "Denver"
+    assert seen[HOP_HEADER] == "1"
+
+
+async def test_a_certificate_of_no_catalog_location_is_refused(fed, tmp_path):
+    """Signed by the federation's CA, naming a DC the catalog no longer has."""
+    gone = fed.ca.issue(tmp_path / "gone", "Tokyo")
+    status, body = await send(peer_url(fed, "Denver"), tls=gone, server_hostname="denver")
+    assert status == 403
+    assert "names no single location of the catalog" in body["error"]["message"]
+    assert not fed.backends["Denver"].seen
+
+
+async def test_a_peer_answering_with_another_dcs_certificate_is_refused(fed):
+    """Berlin's catalog sends Denver's requests to Paris's peer port (a hijacked
+    address): Paris's certificate does not name Denver, nothing is sent."""
+    fed.write_catalog(peer_of={"Denver": "Paris"})
+    await fed.apps["Berlin"][INTERPOSER].reload()
+    status, body = await send(f"http://127.0.0.1:{fed.ports['Berlin']}{SERVERS}", scope="{nova: Denver}")
+    assert status == 502
+    assert "Denver did not answer: its certificate was refused" in body["error"]["message"]
+    assert "denver" in body["error"]["message"].lower()
+    assert not fed.backends["Paris"].seen
+
+
+def test_tls_and_peer_listen_go_together(tmp_path, fed_files):
+    config = tmp_path / "interposer.yml"
+    config.write_text(yaml.safe_dump({**fed_files, "tls": fed_files["tls"], "peer_listen": None}))
+    with pytest.raises(ConfigError, match="go together"):
+        load_settings(str(config))
+
+
+def test_a_catalog_without_peer_urls_is_refused_with_tls(tmp_path, fed_files):
+    catalog = yaml.safe_load((tmp_path / "catalog.yml").read_text())
+    del catalog["locations"]["Denver"]["peer"]
+    (tmp_path / "catalog.yml").write_text(yaml.safe_dump(catalog))
+    config = tmp_path / "interposer.yml"
+    config.write_text(yaml.safe_dump(fed_files))
+    with pytest.raises(ConfigError, match="'Denver' has no 'peer' URL"):
+        Routes.load(load_settings(str(config)))
+
+
+def test_an_unreadable_key_is_an_error_at_start(tmp_path, fed_files):
+    (tmp_path / "pki" / "Berlin.key").write_text("not a key")
+    config = tmp_path / "interposer.yml"
+    config.write_text(yaml.safe_dump(fed_files))
+    with pytest.raises(ConfigError, match="cannot use the TLS files"):
+        load_settings(str(config))
+
+
+@pytest.fixture
+def fed_files(tmp_path):
+    """Berlin's configuration file's keys, with the files of a TlsFederation (not started)."""
+    federation = TlsFederation(tmp_path)
+    tls = federation.tls["Berlin"]
+    return {
+        "location": "Berlin",
+        "catalog": "catalog.yml",
+        "federation_secret": federation.secrets["Berlin"],
+        "tls": {"ca_file": tls.ca_file, "cert_file": tls.cert_file, "key_file": tls.key_file},
+        "peer_listen": {"host": "127.0.0.1", "port": federation.peer_ports["Berlin"]},
+    }

@@ -1,0 +1,79 @@
+"""A federation's CA and its DCs' certificates, made with `cryptography` for the
+tests (the overlay makes the real ones with community.crypto)."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from oid.interposer.trust import PeerTLS, certificate_name
+
+NOW = datetime.datetime.now(datetime.UTC)
+DAY = datetime.timedelta(days=1)
+
+
+@dataclass
+class Authority:
+    """A CA: its key, its certificate and where its PEM lies."""
+
+    key: ec.EllipticCurvePrivateKey
+    cert: x509.Certificate
+    ca_file: Path
+
+    @classmethod
+    def create(cls, directory: Path, name: str = "oid federation CA") -> Authority:
+        key = ec.generate_private_key(ec.SECP256R1())
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(NOW - DAY)
+            .not_valid_after(NOW + 30 * DAY)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
+            .sign(key, hashes.SHA256())
+        )
+        directory.mkdir(parents=True, exist_ok=True)
+        ca_file = directory / f"{name.replace(' ', '-')}.pem"
+        ca_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        return cls(key, cert, ca_file)
+
+    def issue(self, directory: Path, location: str, *, names=None, not_before=None, not_after=None) -> PeerTLS:
+        """A DC's key and certificate (SAN: its location's certificate name, or
+        ``names``), for client and server use; the PeerTLS that uses them."""
+        key = ec.generate_private_key(ec.SECP256R1())
+        dns = [x509.DNSName(name) for name in (names or [certificate_name(location)])]
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, location)]))
+            .issuer_name(self.cert.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(not_before or NOW - DAY)
+            .not_valid_after(not_after or NOW + 30 * DAY)
+            .add_extension(x509.SubjectAlternativeName(dns), critical=False)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(
+                x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]),
+                critical=False,
+            )
+            .sign(self.key, hashes.SHA256())
+        )
+        directory.mkdir(parents=True, exist_ok=True)
+        cert_file, key_file = directory / f"{location}.crt", directory / f"{location}.key"
+        cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        key_file.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
+        return PeerTLS(str(self.ca_file), str(cert_file), str(key_file))
