@@ -159,7 +159,7 @@ def test_keystone_outside_the_catalog_is_refused(pipeline, dcs):
 def test_keystone_without_an_account_is_refused(pipeline, dcs):
     status, body = call(pipeline, token_of(dcs[1]["Denver"]), scope="{keystone: Paris}")
     assert status == 401
-    assert "no oid service account for the Keystone of Paris" in body["error"]["message"]
+    assert "no way to validate at the Keystone of Paris" in body["error"]["message"]
 
 
 def test_spoofed_internal_headers_from_a_client_are_ignored(pipeline, dcs):

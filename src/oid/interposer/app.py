@@ -15,6 +15,7 @@ import uvloop
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from oid.interposer import validation
 from oid.interposer.config import Routes, Settings
 from oid.interposer.proxy import Interposer, scope_endpoint
 from oid.interposer.trust import PeerListener
@@ -89,6 +90,7 @@ def build_app(settings: Settings, routes: Routes | None = None) -> web.Applicati
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/oid/v1/scope", scope_endpoint(interposer))
+    app.router.add_route("*", validation.ROUTE, validation.Validation(interposer, settings.keystone_account).handle)
     # Everything else: the service is read from the raw path (admission.py), not
     # from the router's decoded match, so that routing and forwarding agree.
     app.router.add_route("*", "/{path:.*}", interposer.handle)

@@ -16,6 +16,10 @@ from oid.scope import Catalog, ScopeError
 SERVICE_PREFIXES = ("identity", "compute", "image", "network", "placement", "volume")
 
 
+# This interposer's account at its own Keystone (keystone_account; validation.py).
+ACCOUNT_KEYS = ("auth_url", "username", "password", "project_name", "user_domain_name", "project_domain_name")
+
+
 class ConfigError(Exception):
     """A configuration the interposer cannot start with."""
 
@@ -64,6 +68,13 @@ class Settings:
     # file (past 1 MiB) are not bound by it: sending them takes what it takes.
     fanout_deadline: float = 30.0
     shutdown_timeout: float = 30.0
+    # This interposer's account at its own DC's Keystone (validation.py): with
+    # it, peers' services validate this DC's tokens here. Never another DC's.
+    keystone_account: dict | None = field(default=None, repr=False)
+    # Validations a peer may ask per second (bursts of twice that); how long a
+    # positive answer is reused at most (keystonemiddleware's token_cache_time).
+    validation_rate: float = 50.0
+    validation_cache_seconds: float = 300.0
 
 
 def load_settings(path: str) -> Settings:
@@ -72,8 +83,8 @@ def load_settings(path: str) -> Settings:
         data = yaml.safe_load(Path(path).read_text()) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"cannot read {path}: {exc}") from None
-    known = set(Settings.__dataclass_fields__) - {"peer_tls"}
-    known |= {"listen", "federation_secret_file", "catalog", "backoff", "peer_listen", "tls"}
+    known = set(Settings.__dataclass_fields__) - {"peer_tls", "keystone_account"}
+    known |= {"listen", "federation_secret_file", "catalog", "backoff", "peer_listen", "tls", "keystone_account"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise ConfigError(f"{path}: unknown keys {', '.join(unknown)}")
@@ -93,6 +104,10 @@ def load_settings(path: str) -> Settings:
     base = Path(path).parent
     catalog_file = str((base / data["catalog"]).resolve())
     peer_tls = load_peer_tls(path, base, data)
+    try:
+        account = load_account(path, data.get("keystone_account"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{path}: {exc}") from None
     settings = Settings(
         location=data["location"],
         catalog_file=catalog_file,
@@ -100,6 +115,7 @@ def load_settings(path: str) -> Settings:
         port=int(listen.get("port", Settings.port)),
         federation_secret=secret,
         peer_tls=peer_tls,
+        keystone_account=account,
         backoff_initial=float(backoff.get("initial", Settings.backoff_initial)),
         backoff_max=float(backoff.get("max", Settings.backoff_max)),
         spool_directory=data.get("spool_directory"),
@@ -119,11 +135,30 @@ def load_settings(path: str) -> Settings:
                 "shutdown_timeout",
                 "probe_timeout",
                 "fanout_deadline",
+                "validation_rate",
+                "validation_cache_seconds",
             )
             if key in data
         },
     )
     return settings
+
+
+def load_account(path: str, data: dict | None) -> dict | None:
+    """``keystone_account`` of the configuration: the keys of ACCOUNT_KEYS, the
+    password inline or in ``password_file``; None if absent."""
+    if not data:
+        return None
+    if not isinstance(data, dict):
+        raise ValueError("keystone_account: a mapping")
+    account = {"project_name": "service", "user_domain_name": "Default", "project_domain_name": "Default", **data}
+    if account.get("password_file"):
+        account["password"] = Path(account.pop("password_file")).read_text().strip()
+    missing = [key for key in ACCOUNT_KEYS if not account.get(key)]
+    unknown = sorted(set(account) - set(ACCOUNT_KEYS))
+    if missing or unknown:
+        raise ValueError(f"keystone_account: missing {missing}, unknown {unknown}")
+    return account
 
 
 def load_peer_tls(path: str, base: Path, data: dict) -> PeerTLS | None:

@@ -14,8 +14,11 @@ the interposer has it).
 the scope's ``identity`` names, among the catalog's Keystones only: the
 local Keystone with the service's own ``[keystone_authtoken]`` (stock
 keystonemiddleware), every other one with an auth_token instance of its own,
-created on first use with the credentials of the oid service account this DC
-has at that Keystone.  After authentication it shows the service its own
+created on first use: with ``oid_interposer``, it validates through this DC's
+interposer and that Keystone's DC's (no account of this DC anywhere but in its
+own Keystone: oid/interposer/validation.py); in the old model, with the
+credentials of the service account this DC has at that Keystone
+(``oid_keystones``), which is used where one is listed.  After authentication it shows the service its own
 DC's catalog and puts the scope back on the token, so the service's own calls
 (Nova to Glance, nova-compute downloading an image) carry it.
 
@@ -210,10 +213,17 @@ class AuthFilter:
         def load():
             catalog = Catalog.from_file(conf["oid_catalog"])
             return _AuthFiles(
-                catalog, catalog.resolve(conf["oid_location"]), self._load_accounts(conf.get("oid_keystones"))
+                catalog,
+                catalog.resolve(conf["oid_location"]),
+                self._load_accounts(conf.get("oid_keystones")),
+                _read_secret(conf),
             )
 
-        self.files = Watched([conf["oid_catalog"], conf.get("oid_keystones")], load, _reload_seconds(conf))
+        watched = [conf["oid_catalog"], conf.get("oid_keystones"), conf.get("oid_federation_secret_file")]
+        self.files = Watched(watched, load, _reload_seconds(conf))
+        # This DC's interposer: tokens of a Keystone this DC has no account at are
+        # validated there, through that Keystone's DC's interposer (below).
+        self.interposer = conf.get("oid_interposer", "").rstrip("/")
         # Options of the stock filter (delay_auth_decision, oslo_config_project, ...)
         # apply to every instance; oid's own options are not auth_token's.
         self.authtoken_conf = {k: v for k, v in local_conf.items() if not k.startswith("oid_")}
@@ -279,9 +289,13 @@ class AuthFilter:
                 conf["delay_auth_decision"] = str(delay).lower()
             return auth_token.AuthProtocol(app, conf)
         account = self.accounts.get(location)
-        if not account:
-            raise KeyError(location)
         conf = {k: v for k, v in self.authtoken_conf.items() if k not in ("oslo_config_project", "oslo_config_file")}
+        if delay is not None:
+            conf["delay_auth_decision"] = str(delay).lower()
+        if not account:
+            if not self.interposer or not self.files.current().secret:
+                raise KeyError(location)
+            return auth_token.AuthProtocol(app, dict(conf, **self.relayed(location)))
         conf.update(
             {
                 "auth_type": "password",
@@ -297,9 +311,21 @@ class AuthFilter:
         )
         if account.get("region_name"):
             conf["region_name"] = account["region_name"]
-        if delay is not None:
-            conf["delay_auth_decision"] = str(delay).lower()
         return auth_token.AuthProtocol(app, conf)
+
+    def relayed(self, location):
+        """auth_token's options for validating at ``location``'s Keystone through
+        the interposers (oid/interposer/validation.py): the request goes to this
+        DC's own interposer, with this DC's secret as the caller's token (static:
+        keystoneauth's admin_token plugin), and the validation URL of the
+        Keystone's DC; that DC's interposer asks its Keystone with its own account."""
+        return {
+            "auth_type": "admin_token",
+            "endpoint": f"{self.interposer}/oid/v1/keystone/{location}/v3",
+            "token": self.files.current().secret,
+            "auth_version": "v3",  # no discovery: that URL serves validation only
+            "www_authenticate_uri": f"{self.interposer}/identity/v3",
+        }
 
     @webob.dec.wsgify
     def __call__(self, req):
@@ -321,7 +347,9 @@ class AuthFilter:
             middleware = self.instance(keystone)
         except KeyError:
             return _error(
-                401, f"no oid service account for the Keystone of {keystone}: tokens from it are not accepted here"
+                401,
+                f"no way to validate at the Keystone of {keystone} (neither oid_interposer nor an account there): "
+                "tokens from it are not accepted here",
             )
         origin = req.environ.get(ENV_ORIGIN, self.here)
         if req.headers.get("X-Service-Token") and origin != keystone:
@@ -344,10 +372,11 @@ class _AuthFiles:
     """What oid_auth reads from its files: the catalog, this DC's name in it, the accounts;
     and this DC's service catalog, shown for remote tokens, made from them once."""
 
-    def __init__(self, catalog, here, accounts):
+    def __init__(self, catalog, here, accounts, secret):
         self.catalog = catalog
         self.here = here
         self.accounts = accounts
+        self.secret = secret
         self.local_catalog = local_catalog(catalog, here)
         self.local_catalog_header = json.dumps(v2_catalog(self.local_catalog))
 
