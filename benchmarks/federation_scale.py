@@ -20,9 +20,14 @@ same run:
 - the answer's header bytes, the interposer's RSS after the requests, its
   /metrics size, and the strict answer (no preference) for comparison.
 
+With --tls, the DCs are reached as the overlay deploys them: over mutual TLS
+(a CA made for the run, the entry's certificate, the stand-ins' peer ports
+requiring a client certificate), and the client's own fan-out, the
+baseline, speaks TLS to them too.
+
 Everything stops by itself: bounded request counts, the DROP rule removed on
 exit, the processes terminated. Needs root (iptables).
-Usage: benchmarks/federation_scale.py [--sizes 10,100,1000] [--requests 100]
+Usage: benchmarks/federation_scale.py [--sizes 10,100,1000] [--requests 100] [--tls]
 """
 
 from __future__ import annotations
@@ -48,6 +53,10 @@ import yaml
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from interposer_bench import BLACKHOLE, SECRET, Processes, rss_peak_kib  # noqa: E402
+
+sys.path.insert(0, str(HERE.parent))
+from oid.interposer.trust import PeerTLS, certificate_name  # noqa: E402
+from tests.support.pki import Authority  # noqa: E402
 
 CONNECT_TIMEOUT = 2.0
 DEADLINE = 5.0
@@ -90,7 +99,7 @@ def blackholed():
 class Edge:
     """N locations: the entry, healthy DCs, cut-off DCs and one hung DC."""
 
-    def __init__(self, size: int, workdir: Path, procs: Processes):
+    def __init__(self, size: int, workdir: Path, procs: Processes, tls: bool = False):
         self.size = size
         cut = size // 10
         self.names = [f"dc{index:04d}" for index in range(size)]
@@ -99,21 +108,26 @@ class Edge:
         self.hung = self.names[1 + cut]
         self.healthy = [self.entry, *self.names[2 + cut :]]
         served = self.healthy + [self.hung]
-        ports = distinct_ports(len(served) + len(self.cut) + 1)
+        ports = distinct_ports(len(served) + len(self.cut) + 2)
         self.ports = dict(zip(served, ports, strict=False))
         holes = dict(zip(self.cut, ports[len(served) : len(served) + len(self.cut)], strict=True))
+        self.tls = peer_tls(workdir / f"pki-{size}", self.names) if tls else None
+        standins = {"ports": list(self.ports.values()), "hung": [self.ports[self.hung]]}
+        if self.tls:  # the entry's own compute stays plain HTTP, as a Kolla internal endpoint
+            standins.update(tls=self.tls["standins"], plain=[self.ports[self.entry]])
         spec = workdir / f"standins-{size}.json"
-        spec.write_text(json.dumps({"ports": list(self.ports.values()), "hung": [self.ports[self.hung]]}))
+        spec.write_text(json.dumps(standins))
         # The stand-in binds its ports in order: the last one listening means all are.
         procs.start([sys.executable, str(HERE / "standin_dcs.py"), str(spec)], list(self.ports.values())[-1])
         locations = {}
         for name in self.names:
             if name == self.entry:
                 locations[name] = {"services": {"compute": f"http://127.0.0.1:{self.ports[name]}/compute"}}
-            elif name in self.cut:
-                locations[name] = {"interposer": f"http://{BLACKHOLE}:{holes[name]}", "services": ["nova"]}
-            else:
-                locations[name] = {"interposer": f"http://127.0.0.1:{self.ports[name]}", "services": ["nova"]}
+                continue
+            address = f"{BLACKHOLE}:{holes[name]}" if name in self.cut else f"127.0.0.1:{self.ports[name]}"
+            locations[name] = {"interposer": f"http://{address}", "services": ["nova"]}
+            if tls:
+                locations[name]["peer"] = f"https://{address}"
         self.interposer_port = ports[-1]
         catalog = workdir / f"catalog-{size}.yml"
         catalog.write_text(yaml.safe_dump({"locations": locations}))
@@ -128,6 +142,11 @@ class Edge:
                     "connect_timeout": CONNECT_TIMEOUT,
                     "fanout_deadline": DEADLINE,
                     "backoff": {"initial": 30, "max": 120},
+                    **(
+                        {"tls": self.tls["entry"], "peer_listen": {"host": "127.0.0.1", "port": ports[-2]}}
+                        if tls
+                        else {}
+                    ),
                 }
             )
         )
@@ -143,7 +162,32 @@ class Edge:
 
     def straight_urls(self) -> list[str]:
         """What a client that knew which DCs answer would ask them itself."""
-        return [f"http://127.0.0.1:{self.ports[name]}/compute/v2.1/servers" for name in self.healthy]
+        urls = []
+        for name in self.healthy:
+            scheme = "https" if self.tls and name != self.entry else "http"
+            urls.append(f"{scheme}://127.0.0.1:{self.ports[name]}/compute/v2.1/servers")
+        return urls
+
+    def client_ssl(self):
+        """The client's own fan-out, with --tls: the entry's certificate, as the interposer speaks."""
+        if not self.tls:
+            return True
+        context = PeerTLS(**self.tls["entry"]).client_context()
+        context.check_hostname = False  # one address, many names: the stand-ins' certificate names them all
+        return context
+
+
+def peer_tls(directory: Path, names: list[str]) -> dict:
+    """A CA for the run, the entry's certificate (its own name) and one for the
+    stand-ins naming every DC (a real DC's names only itself)."""
+    authority = Authority.create(directory)
+    entry = authority.issue(directory, names[0])
+    standins = authority.issue(directory, "standins", names=[certificate_name(name) for name in names])
+    files = ("ca_file", "cert_file", "key_file")
+    return {
+        "entry": {key: getattr(entry, key) for key in files},
+        "standins": {key: getattr(standins, key) for key in files},
+    }
 
 
 def header_bytes(response: aiohttp.ClientResponse) -> int:
@@ -168,7 +212,7 @@ async def straight(session, urls) -> float:
 
 
 async def bench_size(edge: Edge, requests: int) -> None:
-    unlimited = aiohttp.TCPConnector(limit=0)
+    unlimited = aiohttp.TCPConnector(limit=0, ssl=edge.client_ssl())
     async with aiohttp.ClientSession(connector=unlimited) as client, aiohttp.ClientSession() as user:
         await straight(client, edge.straight_urls())  # the client's connections opened
         first, status, body, first_headers = await through_interposer(user, edge, REACHABLE)
@@ -220,11 +264,13 @@ async def main_async(args) -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # inherited by the interposer
     print(f"'*' over N simulated DCs through one real interposer; connect timeout {CONNECT_TIMEOUT:g} s,")
     print(f"fan-out deadline {DEADLINE:g} s, with Prefer: oid-reachable (the reachable part)")
+    if args.tls:
+        print("DCs reached over mutual TLS (the interposer's and the client's own fan-out alike)")
     procs = Processes()
     with tempfile.TemporaryDirectory() as tmp, blackholed():
         try:
             for size in args.sizes:
-                edge = Edge(size, Path(tmp), procs)
+                edge = Edge(size, Path(tmp), procs, tls=args.tls)
                 await bench_size(edge, args.requests)
                 procs.stop_all()
         finally:
@@ -235,6 +281,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="10,100,1000", help="numbers of DCs, comma-separated")
     parser.add_argument("--requests", type=int, default=100, help="requests after the first, per size")
+    parser.add_argument("--tls", action="store_true", help="DCs reached over mutual TLS, as the overlay deploys them")
     args = parser.parse_args()
     args.sizes = [int(size) for size in args.sizes.split(",") if size]
     if any(size < 10 for size in args.sizes):
