@@ -49,8 +49,11 @@ def test_check_mode_on_the_federation_runs_and_predicts_no_change(federation):
     assert "berlin-control" in recap(checked.stdout), checked.stdout[-3000:]
     for host, counts in recap(checked.stdout).items():
         assert counts["changed"] == 0, f"{host}: check mode predicts a change\n{checked.stdout[-4000:]}"
-    secret = Path("/var/lib/oid-lab") / federation["dcs"]["Berlin"].key / "etc" / "kolla" / "oid" / "federation-secret"
+    oid = Path("/var/lib/oid-lab") / federation["dcs"]["Berlin"].key / "etc" / "kolla" / "oid"
+    secret = oid / "dc-secret"
     assert secret.stat().st_mode & 0o777 == 0o640 and secret.stat().st_gid == 42400, "the secret is root:kolla 0640"
+    for private in (oid / "interposer-password", oid / "tls" / "dc.key"):
+        assert private.stat().st_mode & 0o777 == 0o600 and private.stat().st_uid == 0, f"{private}: root's alone"
 
 
 def test_tags_catalog_applies_a_changed_catalog(federation):

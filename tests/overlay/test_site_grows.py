@@ -35,7 +35,8 @@ def test_a_fourth_dc_is_federated_by_a_rerun(federation):
     assert answer.status_code == 200, answer.text
     tokyo = "http://10.252.4.10:8790"
     assert requests.get(f"{tokyo}/healthz", timeout=10).json()["location"] == "Tokyo"
-    # Tokyo's filters accept a Berlin token: Berlin's Keystone has Tokyo's account.
+    # Tokyo's filters accept a Berlin token: validated at Berlin's Keystone through
+    # Tokyo's and Berlin's interposers (mutual TLS), with no account of Tokyo there.
     answer = requests.get(
         f"{tokyo}/compute/v2.1/servers",
         headers={"X-Auth-Token": token(berlin), "X-Scope": "{keystone: Berlin, nova: Tokyo}"},
@@ -43,15 +44,18 @@ def test_a_fourth_dc_is_federated_by_a_rerun(federation):
     )
     assert answer.status_code == 200, answer.text
     # Berlin's running nova-api accepts a token of Tokyo's Keystone: its filters
-    # read the new catalog and accounts without a restart.
+    # read the new catalog without a restart.
     answer = call("GET", berlin, "/compute/v2.1/servers", tokyo_token(tokyo), "{keystone: Tokyo, nova: Berlin}")
     assert answer.status_code == 200, answer.text
     refused = call("GET", berlin, "/compute/v2.1/servers", token(berlin), "{nova: Atlantis}")
     assert refused.status_code == 400 and "Tokyo" in json.dumps(refused.json())
+    # Adding Tokyo made no account anywhere: each Keystone has its own interposer's, no more.
+    for interposer in ("http://10.252.1.10:8790", tokyo):
+        assert oid_accounts(interposer) == ["oid-interposer"], interposer
 
 
 def tokyo_token(tokyo: str) -> str:
-    """A token of Tokyo's Keystone, through Tokyo's interposer (Tokyo is not in the fixture's DCs)."""
+    """A token of the admin of the Keystone behind an interposer (Tokyo is not in the fixture's DCs)."""
     body = {
         "auth": {
             "identity": {
@@ -64,3 +68,10 @@ def tokyo_token(tokyo: str) -> str:
     answer = requests.post(f"{tokyo}/identity/v3/auth/tokens", json=body, timeout=60)
     answer.raise_for_status()
     return answer.headers["X-Subject-Token"]
+
+
+def oid_accounts(interposer: str) -> list[str]:
+    """The users oid made in a DC's Keystone (their description starts with "oid: ")."""
+    admin = {"X-Auth-Token": tokyo_token(interposer)}
+    users = requests.get(f"{interposer}/identity/v3/users", headers=admin, timeout=60).json()["users"]
+    return sorted(user["name"] for user in users if (user.get("description") or "").startswith("oid: "))

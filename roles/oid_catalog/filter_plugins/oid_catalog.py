@@ -1,19 +1,24 @@
-"""The inter-DC catalog from the inventory, and each DC's accounts file.
+"""The inter-DC catalog from the inventory, and each DC's own secrets.
 
-Python rather than Jinja: both are data transformations with rules (one
-entry per DC whatever the number of its control hosts, the same order on
-every host) that deserve plain code."""
+Python rather than Jinja: data transformations with rules (one entry per DC
+whatever the number of its control hosts, the same order on every host; a
+keyed hash) that deserve plain code."""
+
+import hashlib
+import hmac
 
 
-def oid_catalog(hosts, port, link_timeouts=None):
-    """{location: {interposer, services, [connect_timeout]}} from the hosts' variables."""
+def oid_catalog(hosts, port, peer_port, link_timeouts=None):
+    """{location: {interposer, peer, region, services, [connect_timeout]}} from the hosts' variables."""
     locations = {}
     for host in hosts:
         name = host["oid_location"]
         if name in locations:
             continue  # a DC with several control hosts: its first one names the DC's address
+        address = host["oid_internal_address"]
         entry = {
-            "interposer": f"http://{host['oid_internal_address']}:{port}",
+            "interposer": f"http://{address}:{port}",
+            "peer": f"https://{address}:{peer_port}",
             "region": host.get("oid_region_name", name),
             "services": dict(host["oid_local_endpoints"]),
         }
@@ -23,26 +28,14 @@ def oid_catalog(hosts, port, link_timeouts=None):
     return locations
 
 
-def oid_keystone_accounts(catalog, here, prefix, password):
-    """What this DC's paste filters use at every other DC's Keystone: reached through
-    that DC's interposer, with the account named after this DC."""
-    accounts = {}
-    for name, entry in catalog.items():
-        if name == here:
-            continue
-        accounts[name] = {
-            "auth_url": f"{entry['interposer']}/identity/v3",
-            "username": f"{prefix}{here.lower()}",
-            "password": password,
-            "project_name": "service",
-            "user_domain_name": "Default",
-            "project_domain_name": "Default",
-            "interface": "internal",
-            "region_name": entry.get("region", name),
-        }
-    return accounts
+def oid_dc_secret(master, location, purpose):
+    """A secret of one DC's own, derived on the controller from a master secret that
+    never leaves it (HMAC-SHA256 of the DC's name and the secret's purpose): each DC
+    gets its own, and one DC's tells nothing of another's, nor of the master."""
+    message = f"{purpose}:{location}".encode()
+    return hmac.new(str(master).encode(), message, hashlib.sha256).hexdigest()
 
 
 class FilterModule:
     def filters(self):
-        return {"oid_catalog": oid_catalog, "oid_keystone_accounts": oid_keystone_accounts}
+        return {"oid_catalog": oid_catalog, "oid_dc_secret": oid_dc_secret}

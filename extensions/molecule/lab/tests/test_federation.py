@@ -69,6 +69,25 @@ def test_each_dc_has_the_overlay_s_files(host):
     assert interposer_config["location"] == dc.name
 
 
+def test_dcs_trust_each_other_by_certificate_and_have_no_account_elsewhere(host):
+    """Mutual TLS between the interposers (roles/oid_trust), and in each DC's Keystone
+    one oid account: its own interposer's (docs/identity.md)."""
+    dc = dc_of(host)
+    kolla = f"/var/lib/oid-lab/{dc.key}/etc/kolla"
+    config = yaml.safe_load(host.file(f"{kolla}/oid-interposer/interposer.yml").content_string)
+    assert config["peer_listen"]["port"] == 8791 and config["tls"]["key_file"] == "/etc/oid/tls/dc.key"
+    catalog = yaml.safe_load(host.file(f"{kolla}/oid/catalog.yml").content_string)
+    assert catalog["locations"][dc.name]["peer"] == f"https://10.252.{dc.index}.10:8791"
+    token = requests.post(f"{interposer(dc)}/identity/v3/auth/tokens", json=auth_body(), timeout=30)
+    assert token.status_code == 201, token.text
+    users = requests.get(
+        f"{interposer(dc)}/identity/v3/users",
+        headers={"X-Auth-Token": token.headers["X-Subject-Token"]},
+        timeout=30,
+    ).json()["users"]
+    assert sorted(u["name"] for u in users if (u.get("description") or "").startswith("oid: ")) == ["oid-interposer"]
+
+
 def test_berlin_s_keystone_registers_its_interposer(berlin_token, berlin):
     catalog = {entry["type"]: entry["endpoints"] for entry in berlin_token.json()["token"]["catalog"]}
     internal = {e["url"] for e in catalog["compute"] if e["interface"] == "internal"}
@@ -82,7 +101,8 @@ def test_berlin_s_interposer_knows_every_dc(berlin):
 
 
 def test_a_berlin_token_lists_the_flavors_of_every_dc(berlin, berlin_token):
-    # Every other DC's nova-api validates Berlin's token (oid_auth, with its service account at Berlin).
+    # Every other DC's nova-api validates Berlin's token at Berlin's Keystone, through
+    # its interposer and Berlin's (mutual TLS): no DC has an account at another's Keystone.
     headers = {"X-Auth-Token": berlin_token.headers["X-Subject-Token"], "X-Scope": "{nova: *}"}
     answer = requests.get(f"{interposer(berlin)}/compute/v2.1/flavors", headers=headers, timeout=120)
     assert answer.status_code == 200, answer.text

@@ -8,6 +8,8 @@ scenario's converge playbook with one thing changed and put it back afterwards."
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import sys
 from pathlib import Path
 
@@ -27,8 +29,18 @@ KOLLA = "/var/lib/oidmolcat/etc/kolla"  # on both hosts (Kolla's layout: invento
 OID = f"{KOLLA}/oid"
 KEYSTONE = "http://10.253.1.10:5000/v3"
 ADMIN = ("admin", "oidmolcat-admin", "admin")
-PASSWORD = "oidmolcat-account-password"  # group_vars/oid_federation.yml
-SECRET = "oidmolcat-federation-secret-0123456789"
+MASTER_PASSWORD = "oidmolcat-account-password"  # group_vars/oid_federation.yml, on the controller only
+MASTER_SECRET = "oidmolcat-federation-secret-0123456789"
+ACCOUNT = "oid-interposer"
+
+
+def derived(master: str, purpose: str, location: str = "Berlin") -> str:
+    """A DC's own secret, as the role derives it from the controller's (filter oid_dc_secret)."""
+    return hmac.new(master.encode(), f"{purpose}:{location}".encode(), hashlib.sha256).hexdigest()
+
+
+PASSWORD = derived(MASTER_PASSWORD, "account")
+SECRET = derived(MASTER_SECRET, "services")
 SECRETS_GID = 42400  # group_vars/all/oid.yml: oid_secrets_group, Kolla's group "kolla"
 
 BERLIN_SERVICES = {
@@ -40,9 +52,15 @@ BERLIN_SERVICES = {
 }
 CATALOG = {
     "locations": {
-        "Berlin": {"interposer": "http://10.253.1.10:8790", "region": "Berlin", "services": BERLIN_SERVICES},
+        "Berlin": {
+            "interposer": "http://10.253.1.10:8790",
+            "peer": "https://10.253.1.10:8791",
+            "region": "Berlin",
+            "services": BERLIN_SERVICES,
+        },
         "Denver": {
             "interposer": "http://10.253.1.20:8790",
+            "peer": "https://10.253.1.20:8791",
             "region": "denver-1",
             "connect_timeout": 5.0,
             "services": {
@@ -53,6 +71,7 @@ CATALOG = {
         },
         "Paris": {
             "interposer": "http://10.253.1.30:8790",
+            "peer": "https://10.253.1.30:8791",
             "region": "Paris",
             "services": {"identity": "http://10.253.1.30:5000", "image": "http://10.253.1.30:9292"},
         },
@@ -73,20 +92,6 @@ all:
               oid_internal_address: 10.253.1.40
               oid_local_endpoints: {identity: "http://10.253.1.40:5000"}
 """
-
-
-def account(interposer: str, region: str) -> dict:
-    """Berlin's account at another DC's Keystone, reached through that DC's interposer."""
-    return {
-        "auth_url": f"{interposer}/identity/v3",
-        "username": "oid-berlin",
-        "password": PASSWORD,
-        "project_name": "service",
-        "user_domain_name": "Default",
-        "project_domain_name": "Default",
-        "interface": "internal",
-        "region_name": region,
-    }
 
 
 # ---------------------------------------------------------------- helpers
@@ -140,7 +145,7 @@ def restore():
 def restore_secrets():
     yield
     converge(oid_service_account_update_password="always")  # the scenario's password back in Keystone
-    login("oid-denver", PASSWORD)
+    login(ACCOUNT, PASSWORD)
 
 
 # ---------------------------------------------------------------- files
@@ -153,25 +158,29 @@ def test_the_catalog_names_every_dc_with_its_interposer(host):
 
 
 def test_both_control_hosts_got_the_same_files(host):
-    for path in ("oid/catalog.yml", "oid/keystones.yml", "oid/federation-secret", "globals.d/oid-endpoints.yml"):
+    for path in ("oid/catalog.yml", "oid/dc-secret", "oid/interposer-password", "globals.d/oid-endpoints.yml"):
         assert host.file(f"{KOLLA}/{path}").content_string == local(f"{KOLLA}/{path}").read_text(), path
 
 
-def test_the_federation_secret_is_readable_by_kolla_s_group_only(host):
-    secret = host.file(f"{OID}/federation-secret")
+def test_berlin_s_secret_is_its_own_and_readable_by_kolla_s_group_only(host):
+    """Derived from the controller's secret and Berlin's name: Denver's would differ."""
+    secret = host.file(f"{OID}/dc-secret")
     assert (secret.mode, secret.uid, secret.gid) == (0o640, 0, SECRETS_GID)
     assert secret.content_string == SECRET + "\n"
-    on_first = local(f"{OID}/federation-secret").stat()
+    assert MASTER_SECRET not in secret.content_string and SECRET != derived(MASTER_SECRET, "services", "Denver")
+    on_first = local(f"{OID}/dc-secret").stat()
     assert (on_first.st_mode & 0o7777, on_first.st_uid, on_first.st_gid) == (0o640, 0, SECRETS_GID)
 
 
-def test_the_accounts_file_names_berlin_s_account_at_every_other_keystone(host):
-    accounts = host.file(f"{OID}/keystones.yml")
-    assert (accounts.mode, accounts.uid, accounts.gid) == (0o640, 0, SECRETS_GID)
-    assert yaml.safe_load(accounts.content_string) == {
-        "Denver": account("http://10.253.1.20:8790", "denver-1"),
-        "Paris": account("http://10.253.1.30:8790", "Paris"),
-    }
+def test_the_interposer_s_password_is_root_s_alone(host):
+    password = host.file(f"{OID}/interposer-password")
+    assert (password.mode, password.uid, password.gid) == (0o600, 0, 0)
+    assert password.content_string == PASSWORD + "\n"
+
+
+def test_nothing_of_the_shared_secret_or_of_accounts_elsewhere_is_left(host):
+    for path in ("federation-secret", "keystones.yml"):
+        assert not host.file(f"{OID}/{path}").exists and not local(f"{OID}/{path}").exists()
 
 
 def test_kolla_s_endpoints_are_berlin_s_interposer(host):
@@ -192,85 +201,97 @@ def test_kolla_s_endpoints_are_berlin_s_interposer(host):
 # ---------------------------------------------------------------- Keystone
 
 
-def test_keystone_has_an_account_for_every_other_dc_with_the_service_role():
+def test_keystone_has_one_oid_account_berlin_s_interposer_s():
     service = admin_get("/projects", name="service")["projects"]
     assert len(service) == 1
     users = oid_users()
-    assert sorted(users) == ["oid-denver", "oid-paris"]  # none for Berlin in its own Keystone
-    for name, user in users.items():
-        dc = name.removeprefix("oid-").capitalize()
-        assert user["enabled"] and user["domain_id"] == "default"
-        assert user["default_project_id"] == service[0]["id"]
-        assert user["description"] == f"oid: {dc} validates tokens of this Keystone with it"
-        assignments = admin_get("/role_assignments", **{"user.id": user["id"], "include_names": "true"})
-        assert [(a["role"]["name"], a["scope"]["project"]["name"]) for a in assignments["role_assignments"]] == [
-            ("service", "service")
-        ]
+    assert sorted(users) == [ACCOUNT]  # none for other DCs: they validate through Berlin's interposer
+    user = users[ACCOUNT]
+    assert user["enabled"] and user["domain_id"] == "default"
+    assert user["default_project_id"] == service[0]["id"]
+    assert user["description"] == "oid: the interposer of Berlin validates tokens of this Keystone for other DCs"
+    assignments = admin_get("/role_assignments", **{"user.id": user["id"], "include_names": "true"})
+    assert [(a["role"]["name"], a["scope"]["project"]["name"]) for a in assignments["role_assignments"]] == [
+        ("service", "service")
+    ]
 
 
-def test_an_account_does_what_keystonemiddleware_does_with_it():
-    """Log in with the federation's password and validate another user's token."""
+def test_the_account_does_what_the_interposer_does_with_it():
+    """Log in with Berlin's own password and validate another user's token."""
     admin_token, _ = login(ADMIN[0], ADMIN[1], ADMIN[2])
-    for name in ("oid-denver", "oid-paris"):
-        token, body = login(name, PASSWORD)
-        assert [role["name"] for role in body["roles"]] == ["service"]
-        response = requests.get(
-            f"{KEYSTONE}/auth/tokens", headers={"X-Auth-Token": token, "X-Subject-Token": admin_token}, timeout=30
-        )
-        assert response.status_code == 200, response.text
-        assert response.json()["token"]["user"]["name"] == "admin"
+    token, body = login(ACCOUNT, PASSWORD)
+    assert [role["name"] for role in body["roles"]] == ["service"]
+    response = requests.get(
+        f"{KEYSTONE}/auth/tokens", headers={"X-Auth-Token": token, "X-Subject-Token": admin_token}, timeout=30
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["token"]["user"]["name"] == "admin"
 
 
 # ---------------------------------------------------------------- changes
 
 
-def test_a_new_dc_gets_an_account_from_the_first_host_only(host, tmp_path, restore):
+def test_a_new_dc_changes_the_catalog_and_nothing_in_keystone(host, tmp_path, restore):
     """A fourth DC in the inventory: both hosts write the new catalog (the interposer
-    reloads), and only the first host, which has openstacksdk, speaks to Keystone."""
+    reloads); Berlin's Keystone is not touched (no account per DC), and only the first
+    host, which has openstacksdk, speaks to it at all."""
     assert host.run("python3 -c 'import openstack'").rc != 0  # the instance could not have
     tokyo = tmp_path / "tokyo.yml"
     tokyo.write_text(TOKYO)
+    report = converge(str(tokyo))
+
+    for name in (FIRST, INSTANCE):
+        tasks = report[name]
+        assert tasks["Catalog | The inter-DC catalog (the same on every DC)"]["changed"]
+        assert "Interposer | Reload" in tasks and "Interposer | Restart" not in tasks
+        changed = {task for task, outcome in tasks.items() if outcome.get("changed")}
+        assert changed == {"Catalog | The inter-DC catalog (the same on every DC)"}, changed
+    assert report[INSTANCE]["Catalog | The interposer's account (it validates this DC's tokens for other DCs)"].get(
+        "skipped"
+    )
+    catalog = yaml.safe_load(host.file(f"{OID}/catalog.yml").content_string)
+    assert catalog["locations"]["Tokyo"] == {
+        "interposer": "http://10.253.1.40:8790",
+        "peer": "https://10.253.1.40:8791",
+        "region": "Tokyo",
+        "services": {"identity": "http://10.253.1.40:5000"},
+    }
+    assert yaml.safe_load(local(f"{OID}/catalog.yml").read_text()) == catalog
+    assert sorted(oid_users()) == [ACCOUNT]
+
+
+def test_what_the_old_trust_model_left_goes(host, restore):
+    """Upgrading from per-DC accounts and a shared secret: the other DCs' accounts in
+    Berlin's Keystone (known by their description) and the old files are removed."""
+    admin_token, _ = login(ADMIN[0], ADMIN[1], ADMIN[2])
+    headers = {"X-Auth-Token": admin_token}
+    old = {"name": "oid-denver", "domain_id": "default", "password": "old",
+           "description": "oid: Denver validates tokens of this Keystone with it"}  # fmt: skip
+    kept = {"name": "oid-operator", "domain_id": "default", "description": "an operator's own user"}
+    for user in (old, kept):
+        requests.post(f"{KEYSTONE}/users", json={"user": user}, headers=headers, timeout=30).raise_for_status()
+    for path in (f"{OID}/federation-secret", f"{OID}/keystones.yml"):
+        local(path).write_text("old\n")
     try:
-        report = converge(str(tokyo))
-
-        for name in (FIRST, INSTANCE):
-            tasks = report[name]
-            assert tasks["Catalog | The inter-DC catalog (the same on every DC)"]["changed"]
-            assert "Interposer | Reload" in tasks and "Interposer | Restart" not in tasks
-        assert report[FIRST]["Catalog | Service accounts oid-<dc>"]["changed"]
-        assert report[INSTANCE]["Catalog | Service accounts oid-<dc>"].get("skipped")
-        assert report[INSTANCE]["Catalog | Their role (service, in the service project)"].get("skipped")
-        catalog = yaml.safe_load(host.file(f"{OID}/catalog.yml").content_string)
-        assert catalog["locations"]["Tokyo"] == {
-            "interposer": "http://10.253.1.40:8790",
-            "region": "Tokyo",
-            "services": {"identity": "http://10.253.1.40:5000"},
-        }
-        assert yaml.safe_load(local(f"{OID}/catalog.yml").read_text()) == catalog
-        assert sorted(yaml.safe_load(host.file(f"{OID}/keystones.yml").content_string)) == ["Denver", "Paris", "Tokyo"]
-        assert sorted(oid_users()) == ["oid-denver", "oid-paris", "oid-tokyo"]
-        login("oid-tokyo", PASSWORD)
+        converge()
+        assert sorted(oid_users()) == [ACCOUNT, "oid-operator"]
+        assert not local(f"{OID}/federation-secret").exists() and not local(f"{OID}/keystones.yml").exists()
     finally:
-        # The role never removes an account: a DC that leaves the inventory keeps its
-        # account in the others' Keystones until an operator deletes it
-        # (docs/operations.md), as here.
-        tokyo_user = oid_users().get("oid-tokyo")
-        if tokyo_user:
-            admin_token, _ = login(ADMIN[0], ADMIN[1], ADMIN[2])
-            requests.delete(
-                f"{KEYSTONE}/users/{tokyo_user['id']}", headers={"X-Auth-Token": admin_token}, timeout=30
-            ).raise_for_status()
+        operator = oid_users().get("oid-operator")
+        if operator:
+            requests.delete(f"{KEYSTONE}/users/{operator['id']}", headers=headers, timeout=30).raise_for_status()
 
 
-def test_new_secrets_restart_the_interposer_and_rotate_the_accounts_password(host, restore_secrets):
-    """A new federation secret restarts the interposer and nothing else; a new accounts'
-    password reaches Keystone with -e oid_service_account_update_password=always
-    (docs/identity.md; without it, set on creation only: the idempotence step's re-run)."""
-    secret, password = "oidmolcat-another-secret-9876543210", "oidmolcat-rotated-password"
+def test_new_secrets_restart_the_interposer_and_rotate_its_password(host, restore_secrets):
+    """New secrets on the controller: Berlin's own, derived from them, change; the
+    interposer restarts and nothing else; its password reaches Keystone with
+    -e oid_service_account_update_password=always (docs/identity.md; without it, set
+    on creation only: the idempotence step's re-run)."""
+    master_secret, master_password = "oidmolcat-another-secret-9876543210", "oidmolcat-rotated-password"
 
     report = converge(
-        oid_federation_secret=secret,
-        oid_service_account_password=password,
+        oid_federation_secret=master_secret,
+        oid_service_account_password=master_password,
         oid_service_account_update_password="always",
     )
 
@@ -278,22 +299,20 @@ def test_new_secrets_restart_the_interposer_and_rotate_the_accounts_password(hos
         tasks = report[name]
         assert "Interposer | Restart" in tasks and "Interposer | Reload" not in tasks
         changed = {task.split(" (")[0] for task, outcome in tasks.items() if outcome.get("changed")}
-        expected = {"Catalog | The federation secret", "Catalog | This DC's accounts at the other Keystones"}
-        assert changed == (expected | {"Catalog | Service accounts oid-<dc>"} if name == FIRST else expected)
-    for content in (
-        host.file(f"{OID}/federation-secret").content_string,
-        local(f"{OID}/federation-secret").read_text(),
-    ):
-        assert content == secret + "\n"
-    assert {
-        entry["password"] for entry in yaml.safe_load(host.file(f"{OID}/keystones.yml").content_string).values()
-    } == {password}
-    login("oid-denver", password)
-    login("oid-paris", password)
+        expected = {
+            "Catalog | This DC's own secret",
+            "Catalog | The password of this DC's interposer at this DC's Keystone",
+        }
+        assert changed == (expected | {"Catalog | The interposer's account"} if name == FIRST else expected), changed
+    for content in (host.file(f"{OID}/dc-secret").content_string, local(f"{OID}/dc-secret").read_text()):
+        assert content == derived(master_secret, "services") + "\n"
+    password = derived(master_password, "account")
+    assert host.file(f"{OID}/interposer-password").content_string == password + "\n"
+    login(ACCOUNT, password)
     refused = requests.post(
         f"{KEYSTONE}/auth/tokens",
         json={"auth": {"identity": {"methods": ["password"], "password": {"user": {
-            "name": "oid-denver", "domain": {"id": "default"}, "password": PASSWORD}}}}},
+            "name": ACCOUNT, "domain": {"id": "default"}, "password": PASSWORD}}}}},
         timeout=30,
     )  # fmt: skip
     assert refused.status_code == 401

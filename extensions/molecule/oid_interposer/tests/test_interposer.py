@@ -104,8 +104,20 @@ def test_configuration_files_in_place(host):
     expected = {  # from the host's variables and the overlay's shared defaults (group_vars/all/oid.yml)
         "location": "Berlin",
         "catalog": "/etc/oid/catalog.yml",
-        "federation_secret_file": "/etc/oid/federation-secret",
+        "federation_secret_file": "/etc/oid/dc-secret",
         "listen": {"host": "0.0.0.0", "port": 8790},
+        "peer_listen": {"host": "0.0.0.0", "port": 8791},
+        "tls": {
+            "ca_file": "/etc/oid/tls/ca.pem",
+            "cert_file": "/etc/oid/tls/dc.crt",
+            "key_file": "/etc/oid/tls/dc.key",
+        },
+        "keystone_account": {
+            "auth_url": "http://10.253.0.10:5000/v3",
+            "username": "oid-interposer",
+            "password_file": "/etc/oid/interposer-password",
+            "project_name": "service",
+        },
         "connect_timeout": 2.0,
         "read_timeout": 600,
         "max_hops": 4,
@@ -120,6 +132,21 @@ def test_configuration_files_in_place(host):
     assert host.run(f"docker exec {CONTAINER} touch /etc/oid-interposer/x").rc != 0
     catalog = yaml.safe_load(host.file(f"{OID}/catalog.yml").content_string)
     assert sorted(catalog["locations"]) == ["Berlin", "Denver"]
+
+
+def test_the_peer_port_takes_the_federation_s_certificates_only(host):
+    """oid_trust's files in place (the key root's alone), and the deployed interposer's
+    peer port: TLS with a certificate naming Berlin, refused without a client's."""
+    tls = f"{OID}/tls"
+    assert (host.file(f"{tls}/dc.key").mode, host.file(f"{tls}/dc.key").user) == (0o600, "root")
+    assert host.file(f"{tls}/ca.pem").mode == host.file(f"{tls}/dc.crt").mode == 0o644
+    curl = f"curl -s --max-time 5 --cacert {tls}/ca.pem --resolve berlin:8791:{ADDRESS} https://berlin:8791/healthz"
+    deadline = time.monotonic() + 60
+    while (answer := host.run(f"{curl} --cert {tls}/dc.crt --key {tls}/dc.key")).rc != 0:
+        assert time.monotonic() < deadline, answer.stderr
+        time.sleep(0.5)
+    assert json.loads(answer.stdout)["location"] == "Berlin"
+    assert host.run(curl).rc != 0  # no client certificate: no answer
 
 
 def test_a_catalog_change_reloads_without_a_restart(host, restore):

@@ -10,6 +10,8 @@ edited by hand, and watch when each container was last started."""
 from __future__ import annotations
 
 import configparser
+import hashlib
+import hmac
 import json
 import shlex
 import sys
@@ -29,7 +31,16 @@ INSTANCE = "oidmolpaste_host"
 KOLLA = "/var/lib/oidmolpaste/etc/kolla"
 OID = f"{KOLLA}/oid"
 SITE_PACKAGES = "/var/lib/kolla/venv/lib/python3.11/site-packages"  # group_vars/oid_federation.yml
-SECRET = "oidmolpaste-federation-secret-0123456789"
+MASTER_SECRET = "oidmolpaste-federation-secret-0123456789"  # the controller's (group_vars)
+
+
+def derived(master: str) -> str:
+    """Berlin's own secret, as oid_catalog derives it from the controller's."""
+    return hmac.new(master.encode(), b"services:Berlin", hashlib.sha256).hexdigest()
+
+
+SECRET = derived(MASTER_SECRET)
+INTERPOSER = "http://10.253.2.10:8790"  # Berlin's (inventory: oid_internal_address)
 CHECKOUT = Path(__file__).resolve().parents[4]
 # service: (its container, the paste file it ships, where the service reads oid's file)
 SERVICES = {
@@ -58,7 +69,8 @@ scope = loadfilter(path, name="oid_scope")(app)
 auth = loadfilter(path, name="oid_auth")(app)
 webob.Request.blank("/", headers={"X-Scope": "{glance: Denver}"}).get_response(scope)
 print(json.dumps({"code": sys.modules[type(scope).__module__].__file__, "here": scope.here,
-                  "secret": scope.secret, "scope": seen["scope"], "keystones": sorted(auth.accounts)}))
+                  "secret": scope.secret, "scope": seen["scope"], "keystones": sorted(auth.accounts),
+                  "interposer": auth.interposer}))
 """
 
 
@@ -151,7 +163,8 @@ def test_the_paste_file_is_the_shipped_one_with_oid_s_filters(host, service):
         "oid_catalog": "/etc/oid/catalog.yml",
         "oid_location": "Berlin",
         "oid_service": {"nova-api": "compute", "glance-api": "image", "neutron-server": "network"}[service],
-        "oid_federation_secret_file": "/etc/oid/federation-secret",
+        "oid_federation_secret_file": "/etc/oid/dc-secret",
+        "oid_interposer": INTERPOSER,
         **authtoken,
     }
     assert dict(parser.items("filter:oid_scope")) == {
@@ -160,7 +173,6 @@ def test_the_paste_file_is_the_shipped_one_with_oid_s_filters(host, service):
     }
     assert dict(parser.items("filter:oid_auth")) == {
         "paste.filter_factory": "oid.paste.filters:auth_filter_factory",
-        "oid_keystones": "/etc/oid/keystones.yml",
         **common,
     }
 
@@ -212,7 +224,8 @@ def test_the_api_container_loads_oid_s_filters_from_its_mounts(host, service):
         "here": "Berlin",
         "secret": SECRET,
         "scope": '{"compute":"Berlin","identity":"Berlin","image":"Denver","network":"Berlin","placement":"Berlin"}',
-        "keystones": ["Denver"],  # Berlin's account at every other DC's Keystone
+        "keystones": [],  # no account at any other DC's Keystone: they validate through the interposers
+        "interposer": INTERPOSER,
     }
 
 
@@ -230,17 +243,17 @@ def test_an_unchanged_converge_restarts_nothing(host):
 
 
 def test_a_new_secret_or_catalog_restarts_no_api_service(host, restore):
-    """The filters re-read the catalog, the accounts and the federation secret when
-    one changes (tests/paste: a DC added to a running pipeline): a change of any
-    restarts no API service, and each sees the new file through its mount."""
+    """The filters re-read the catalog and this DC's secret when one changes
+    (tests/paste: a DC added to a running pipeline): a change of either restarts
+    no API service, and each sees the new file through its mount."""
     before = started(host)
     tasks = converge(oid_federation_secret="oidmolpaste-another-secret-9876543210")
-    assert tasks["Catalog | The federation secret (interposers and filters trust X-Oid-* headers only with it)"][
+    assert tasks["Catalog | This DC's own secret (its interposer gives it to its API services' filters only)"][
         "changed"
     ]
     assert restarted(tasks) == [] and started(host) == before
-    inside = host.run("docker exec oidmolpaste_nova_api cat /etc/oid/federation-secret")
-    assert inside.rc == 0 and inside.stdout.strip() == "oidmolpaste-another-secret-9876543210"
+    inside = host.run("docker exec oidmolpaste_nova_api cat /etc/oid/dc-secret")
+    assert inside.rc == 0 and inside.stdout.strip() == derived("oidmolpaste-another-secret-9876543210")
 
     tasks = converge(
         oid_federation_secret="oidmolpaste-another-secret-9876543210", oid_link_connect_timeouts={"Denver": 9.0}
