@@ -10,6 +10,8 @@ fails, and started again on the same port."""
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import gc
 import os
 import signal
 import socket
@@ -33,6 +35,12 @@ def open_fds() -> int:
 
 
 def rss_bytes() -> int:
+    """The memory the process keeps: garbage collected and the allocator's free
+    pages handed back first, so that what is measured is what is held (on a busy
+    machine, more requests in flight at once leave more freed but unreturned
+    pages: 21 MiB once, with nothing kept)."""
+    gc.collect()
+    ctypes.CDLL("libc.so.6").malloc_trim(0)
     with open("/proc/self/statm") as statm:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
