@@ -21,7 +21,6 @@ from paste.deploy import loadapp
 from oid.interposer import metrics
 from oid.interposer.app import INTERPOSER, build_app, listeners
 from oid.interposer.config import Routes, Settings
-from oid.interposer.trust import PeerListener
 from tests.support import keystone as ks
 from tests.support.identity import SERVICE_PASSWORD, admin, token_of
 from tests.support.pki import Authority
@@ -98,9 +97,6 @@ class Relay:
         return self
 
     async def stop(self):
-        for site in self.sites:
-            if isinstance(site, PeerListener):
-                await site.stop()
         for runner in self.runners:
             await runner.cleanup()
 

@@ -18,7 +18,6 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from oid.interposer import validation
 from oid.interposer.config import Routes, Settings
 from oid.interposer.proxy import Interposer, scope_endpoint
-from oid.interposer.trust import PeerListener
 
 INTERPOSER = web.AppKey("interposer", Interposer)
 LOG_FIELDS = ("request_id", "method", "service", "status", "duration_ms", "location")
@@ -151,23 +150,20 @@ async def run(app: web.Application, settings: Settings) -> None:
         access_log=None,
     )
     await runner.setup()
-    sites = listeners(runner, settings)
     try:
-        for site in sites:
+        for site in listeners(runner, settings):
             await site.start()
         await asyncio.Event().wait()
     finally:
-        for site in sites:
-            if isinstance(site, PeerListener):  # aiohttp's own sites stop with the runner
-                await site.stop()
         await runner.cleanup()
 
 
-def listeners(runner: web.AppRunner, settings: Settings) -> list:
+def listeners(runner: web.AppRunner, settings: Settings) -> list[web.TCPSite]:
     """The plain port, where this DC's clients and services enter; with mutual TLS
     between interposers (trust.py), the peer port, where other DCs' interposers
     do, each known by its certificate."""
     sites = [web.TCPSite(runner, settings.host, settings.port)]
-    if settings.peer_tls is not None:
-        sites.append(PeerListener(runner, settings.peer_tls))
+    tls = settings.peer_tls
+    if tls is not None:
+        sites.append(web.TCPSite(runner, tls.host, tls.port, ssl_context=tls.server_context()))
     return sites

@@ -19,7 +19,6 @@ certificate names the DC it meant to reach. So:
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import ssl
 from dataclasses import dataclass
@@ -27,12 +26,6 @@ from dataclasses import dataclass
 from oid.scope import ScopeError
 
 log = logging.getLogger("oid.interposer.trust")
-
-# A TLS handshake at the peer port has this long, and this many may be under
-# way at once (more are closed at once): a flood of connections that never
-# finish theirs holds a bounded amount.
-HANDSHAKE_TIMEOUT = 10.0
-MAX_HANDSHAKES = 256
 
 
 class PeerRefused(Exception):
@@ -55,6 +48,7 @@ class PeerTLS:
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         context.verify_mode = ssl.CERT_REQUIRED
         context.load_cert_chain(self.cert_file, self.key_file)
+        context.sslobject_class = LoggedHandshake
         return context
 
     def client_context(self) -> ssl.SSLContext:
@@ -105,70 +99,25 @@ def peer_location(transport, catalog) -> str | None:
     return found.pop()
 
 
-class PeerListener:
-    """The peer port. It does the TLS handshake itself (asyncio's start_tls)
-    before handing the connection to aiohttp's handler, so that a refused peer
-    is logged with the reason (an unknown CA, an expired certificate, none at
-    all): a server that lets the event loop do it drops such a connection
-    without a word, and the peer only sees it reset."""
+class LoggedHandshake(ssl.SSLObject):
+    """The TLS connection of the peer port (the context's sslobject_class): a
+    handshake it refuses is logged with the reason (an unknown CA, an expired
+    certificate, none at all, plain HTTP). The event loop does the handshake
+    and drops a refused connection without a word (the peer only sees it
+    closed); this is where the reason is still known."""
 
-    def __init__(self, runner, tls: PeerTLS):
-        self.runner = runner
-        self.tls = tls
-        self.context = tls.server_context()
-        self.handshakes = 0
-        self.server: asyncio.AbstractServer | None = None
-
-    async def start(self) -> None:
-        loop = asyncio.get_running_loop()
-        self.server = await loop.create_server(
-            lambda: _Handshake(self), self.tls.host, self.tls.port, reuse_address=True, backlog=128
-        )
-
-    async def stop(self) -> None:
-        if self.server is not None:
-            self.server.close()
-
-
-class _Handshake(asyncio.Protocol):
-    """One connection at the peer port until its TLS handshake is done."""
-
-    def __init__(self, listener: PeerListener):
-        self.listener = listener
-
-    def connection_made(self, transport) -> None:
-        listener = self.listener
-        if listener.handshakes >= MAX_HANDSHAKES:
-            log.warning("peer port: %d TLS handshakes under way, a connection closed", listener.handshakes)
-            transport.abort()
-            return
-        transport.pause_reading()  # the ClientHello waits for start_tls
-        listener.handshakes += 1
-        asyncio.get_running_loop().create_task(self.handshake(transport))
-
-    async def handshake(self, transport) -> None:
-        listener = self.listener
-        handler = listener.runner.server()  # aiohttp's protocol for one connection
-        address = transport.get_extra_info("peername")
+    def do_handshake(self):
         try:
-            secured = await asyncio.get_running_loop().start_tls(
-                transport, handler, listener.context, server_side=True, ssl_handshake_timeout=HANDSHAKE_TIMEOUT
-            )
-        except (TimeoutError, OSError, ConnectionError) as exc:
-            log.warning("peer refused at %s: %s", address and address[0], refusal_reason(exc))
-            transport.abort()
-            return
-        finally:
-            listener.handshakes -= 1
-        handler.connection_made(secured)
+            return super().do_handshake()
+        except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+            raise  # not done yet: more bytes to come
+        except ssl.SSLError as exc:
+            log.warning(handshake_failure(exc))
+            raise
 
 
-def refusal_reason(exc: BaseException) -> str:
-    """Why a peer's TLS handshake failed, in a few words."""
+def handshake_failure(exc: ssl.SSLError) -> str:
+    """Why the peer port refused a TLS handshake, in a few words."""
     if isinstance(exc, ssl.SSLCertVerificationError):
-        return f"its certificate: {exc.verify_message}"
-    if isinstance(exc, ssl.SSLError):
-        return f"TLS: {exc.reason or exc}"
-    if isinstance(exc, asyncio.TimeoutError):
-        return f"no TLS handshake within {HANDSHAKE_TIMEOUT:g} s"
-    return type(exc).__name__
+        return f"peer refused: its certificate: {exc.verify_message}"
+    return f"peer refused: TLS: {exc.reason or exc}"

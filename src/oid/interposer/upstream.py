@@ -217,12 +217,22 @@ class Link:
         self.health = health
         self.pools = Pools(settings, here)
 
-    def timeout(self, connect_timeout: float) -> aiohttp.ClientTimeout:
-        # connect: the wait for a free pooled connection plus the TCP connect;
-        # sock_connect: the TCP connect alone.
+    def connect_budget(self, location: str, connect_timeout: float) -> float:
+        """How long a new connection to ``location`` may take. To a peer over TLS,
+        twice the connect timeout: aiohttp counts the TLS handshake in it, two
+        more round trips after TCP's one (0.9 s across a 300 ms link), and a
+        packet lost in any of them costs a retransmission: with one budget for
+        all, a lossy long link timed out now and then and opened its breaker.
+        A cut link then costs twice the connect timeout, once (its breaker opens)."""
+        return connect_timeout * 2 if self.pools.is_peer(location) else connect_timeout
+
+    def timeout(self, location: str, connect_timeout: float) -> aiohttp.ClientTimeout:
+        # connect: the wait for a free pooled connection plus the connection's own;
+        # sock_connect: the connection alone (TCP, and TLS to a peer).
+        budget = self.connect_budget(location, connect_timeout)
         return aiohttp.ClientTimeout(
-            connect=self.settings.pool_timeout + connect_timeout,
-            sock_connect=connect_timeout,
+            connect=self.settings.pool_timeout + budget,
+            sock_connect=budget,
             sock_read=self.settings.read_timeout,
         )
 
@@ -245,7 +255,7 @@ class Link:
                 URL(url, encoded=True),
                 headers=headers,
                 data=data,
-                timeout=self.timeout(connect_timeout),
+                timeout=self.timeout(location, connect_timeout),
                 allow_redirects=False,
             )
         except LINK_ERRORS as exc:
@@ -309,7 +319,8 @@ class Prober:
             return
         settings = self.link.settings
         timeout = aiohttp.ClientTimeout(
-            total=settings.probe_timeout, sock_connect=min(settings.connect_timeout, settings.probe_timeout)
+            total=settings.probe_timeout,
+            sock_connect=min(self.link.connect_budget(location, settings.connect_timeout), settings.probe_timeout),
         )
         reason = None
         try:
