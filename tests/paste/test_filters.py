@@ -15,77 +15,23 @@ import yaml
 from paste.deploy import loadapp
 
 from tests.support import keystone as ks
-from tests.support.identity import SECRET, SERVICE_PASSWORD, admin, token_of
+from tests.support.identity import SECRET, admin, token_of
+from tests.support.paste import pipeline_ini
 
 pytestmark = pytest.mark.skipif(ks.available() is not None, reason=str(ks.available()))
-
-
-PIPELINE = """
-[pipeline:main]
-pipeline = oid_scope oid_auth echo
-
-[app:echo]
-paste.app_factory = tests.support.echo:echo_app
-
-[filter:oid_scope]
-paste.filter_factory = oid.paste.filters:scope_filter_factory
-oid_catalog = {files}/catalog.yml
-oid_location = Berlin
-oid_service = compute
-oid_federation_secret_file = {files}/secret
-{extra}
-[filter:oid_auth]
-paste.filter_factory = oid.paste.filters:auth_filter_factory
-oid_catalog = {files}/catalog.yml
-oid_location = Berlin
-oid_keystones = {files}/keystones.yml
-auth_type = password
-auth_url = {berlin}/v3
-www_authenticate_uri = {berlin}/v3
-username = oid-berlin
-password = {password}
-project_name = service
-user_domain_name = Default
-project_domain_name = Default
-interface = public
-{extra}
-"""
 
 
 @pytest.fixture(scope="module")
 def pipeline(dcs):
     workdir, keystones = dcs
-    berlin = keystones["Berlin"]
     (workdir / "api-paste.ini").write_text(
-        f"""
-[pipeline:main]
-pipeline = oid_scope oid_auth echo
-
-[app:echo]
-paste.app_factory = tests.support.echo:echo_app
-
-[filter:oid_scope]
-paste.filter_factory = oid.paste.filters:scope_filter_factory
-oid_catalog = {workdir}/catalog.yml
-oid_location = Berlin
-oid_service = compute
-oid_federation_secret_file = {workdir}/secret
-
-[filter:oid_auth]
-paste.filter_factory = oid.paste.filters:auth_filter_factory
-oid_catalog = {workdir}/catalog.yml
-oid_location = Berlin
-oid_keystones = {workdir}/keystones.yml
-auth_type = password
-auth_url = {berlin.url}/v3
-www_authenticate_uri = {berlin.url}/v3
-username = oid-berlin
-password = {SERVICE_PASSWORD}
-project_name = service
-user_domain_name = Default
-project_domain_name = Default
-interface = public
-"""
+        pipeline_ini(
+            workdir / "catalog.yml",
+            "Berlin",
+            workdir / "secret",
+            keystones["Berlin"].url,
+            oid_keystones=workdir / "keystones.yml",
+        )
     )
     return loadapp(f"config:{workdir}/api-paste.ini")
 
@@ -228,8 +174,13 @@ def test_a_changed_catalog_and_accounts_are_read_without_a_restart(dcs, tmp_path
     (tmp_path / "keystones.yml").write_text("{}")
     (tmp_path / "secret").write_text(SECRET)
     (tmp_path / "api-paste.ini").write_text(
-        PIPELINE.format(
-            files=tmp_path, berlin=keystones["Berlin"].url, password=SERVICE_PASSWORD, extra="oid_reload_seconds = 0"
+        pipeline_ini(
+            tmp_path / "catalog.yml",
+            "Berlin",
+            tmp_path / "secret",
+            keystones["Berlin"].url,
+            oid_keystones=tmp_path / "keystones.yml",
+            oid_reload_seconds=0,
         )
     )
     app = loadapp(f"config:{tmp_path}/api-paste.ini")

@@ -23,6 +23,7 @@ from oid.interposer.app import INTERPOSER, build_app, listeners
 from oid.interposer.config import Routes, Settings
 from tests.support import keystone as ks
 from tests.support.identity import SERVICE_PASSWORD, admin, token_of
+from tests.support.paste import pipeline_ini
 from tests.support.pki import Authority
 
 pytestmark = pytest.mark.skipif(ks.available() is not None, reason=str(ks.available()))
@@ -112,38 +113,14 @@ def denver_pipeline(relay, workdir):
     """Denver's API pipeline as the overlay writes it: its own Keystone for its own
     tokens, its interposer for every other Keystone's; no account elsewhere."""
     (workdir / "denver-secret").write_text(DENVER_SECRET)
-    denver = relay.keystones["Denver"]
     (workdir / "api-paste.ini").write_text(
-        f"""
-[pipeline:main]
-pipeline = oid_scope oid_auth echo
-
-[app:echo]
-paste.app_factory = tests.support.echo:echo_app
-
-[filter:oid_scope]
-paste.filter_factory = oid.paste.filters:scope_filter_factory
-oid_catalog = {relay.catalog_file}
-oid_location = Denver
-oid_service = compute
-oid_federation_secret_file = {workdir}/denver-secret
-
-[filter:oid_auth]
-paste.filter_factory = oid.paste.filters:auth_filter_factory
-oid_catalog = {relay.catalog_file}
-oid_location = Denver
-oid_federation_secret_file = {workdir}/denver-secret
-oid_interposer = {relay.url("Denver")}
-auth_type = password
-auth_url = {denver.url}/v3
-www_authenticate_uri = {denver.url}/v3
-username = oid-berlin
-password = {SERVICE_PASSWORD}
-project_name = service
-user_domain_name = Default
-project_domain_name = Default
-interface = public
-"""
+        pipeline_ini(
+            relay.catalog_file,
+            "Denver",
+            workdir / "denver-secret",
+            relay.keystones["Denver"].url,
+            oid_interposer=relay.url("Denver"),
+        )
     )
     return loadapp(f"config:{workdir}/api-paste.ini")
 
