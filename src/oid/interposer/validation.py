@@ -91,7 +91,8 @@ class Validation:
         self.settings = interposer.settings
         self.account = ServiceAccount(account) if account else None
         self.clock = clock
-        self.cache: OrderedDict[tuple, tuple[float, int, bytes, str]] = OrderedDict()
+        # Keystone's positive answers: key -> (until when, body, content type).
+        self.cache: OrderedDict[tuple, tuple[float, bytes, str]] = OrderedDict()
         self.buckets: dict[str, Bucket] = {}
 
     async def handle(self, request: web.Request) -> web.Response:
@@ -112,16 +113,16 @@ class Validation:
             peer = self.interposer.admission.peer(request)
             if location == routes.here:
                 return await self.at_own_keystone(peer, subject, query, request.method)
-            return await self.through_peer(request, location, subject, query)
+            return await self.through_peer(request, peer, location, subject, query)
         except Refused as exc:
             return error_response(exc.status, exc.message)
 
     # -- this DC's services ask for another DC's Keystone ----------------------
 
-    async def through_peer(self, request, location, subject, query) -> web.Response:
+    async def through_peer(self, request, peer, location, subject, query) -> web.Response:
         if self.settings.peer_tls is None:
             raise Refused(503, "validation at another DC's Keystone needs mutual TLS between interposers (tls)")
-        if self.interposer.admission.peer(request) is not None:
+        if peer is not None:
             raise Refused(403, "a peer asks the DC whose Keystone it is, not another")
         if not secret_matches(request.headers.get("X-Auth-Token", ""), self.settings.federation_secret):
             raise Refused(401, "validation through this interposer is for this DC's own services")
@@ -141,7 +142,7 @@ class Validation:
         key = (subject, tuple(sorted(query.items())), method)
         cached = self.cache.get(key)
         if cached is not None and cached[0] > self.clock():
-            return self.answer(*cached[1:], subject)
+            return self.answer(200, *cached[1:], subject)
         local = self.interposer.routes.local_endpoint("identity")
         if local is None:
             raise Refused(404, f"{self.interposer.routes.here} has no Keystone")
@@ -163,7 +164,7 @@ class Validation:
             return  # no expiry to trust: not cached (HEAD answers have no body)
         if len(self.cache) >= CACHE_ENTRIES:
             self.cache.popitem(last=False)
-        self.cache[key] = (expires, answer.status, answer.body, answer.content_type)
+        self.cache[key] = (expires, answer.body, answer.content_type)
 
     # -- the request itself ---------------------------------------------------
 
