@@ -60,6 +60,7 @@ def test_glance_as_shipped():
     result = subprocess.run(
         [sys.executable, "-m", "oid.cli", "paste", "insert", str(ks.VENV / "etc/glance/glance-api-paste.ini"),
          "--catalog", "/etc/oid/catalog.yml", "--location", "Berlin", "--service", "image",
+         "--interposer", "http://10.0.1.10:8790", "--secret-file", "/etc/oid/dc-secret",
          "--oslo-config-project", "glance"],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
@@ -74,6 +75,10 @@ def test_glance_as_shipped():
     # The shipped authtoken options carry over to oid_auth.
     assert after["filter:oid_auth"]["delay_auth_decision"] == "true"
     assert after["filter:oid_auth"]["oslo_config_project"] == "glance"
+    # Other DCs' tokens are validated through this DC's interposer, with its own secret.
+    for name in ("filter:oid_scope", "filter:oid_auth"):
+        assert after[name]["oid_interposer"] == "http://10.0.1.10:8790"
+        assert after[name]["oid_federation_secret_file"] == "/etc/oid/dc-secret"
 
 
 SHIPPED = Path(__file__).resolve().parents[2] / ".cache" / "shipped-wheels"

@@ -26,8 +26,17 @@ def register(subparsers) -> None:
         required=True,
         help="the service type of this API (compute, image, network, volume): the policy checks it",
     )
-    insert.add_argument("--keystones", help="path of the service accounts file inside the container")
-    insert.add_argument("--secret-file", help="path of the federation secret inside the container")
+    insert.add_argument(
+        "--interposer",
+        metavar="URL",
+        help="this DC's interposer: tokens of other DCs' Keystones are validated through it (docs/identity.md)",
+    )
+    insert.add_argument(
+        "--keystones",
+        help="path, inside the container, of a file of accounts at other Keystones (the old trust model; "
+        "a Keystone listed there is validated with its account, not through the interposer)",
+    )
+    insert.add_argument("--secret-file", help="path of this DC's own secret (dc-secret) inside the container")
     insert.add_argument(
         "--oslo-config-project",
         help="only for a service whose [keystone_authtoken] is not in its global configuration; "
@@ -38,6 +47,8 @@ def register(subparsers) -> None:
 
 def run_insert(args) -> int:
     options = {"oid_catalog": args.catalog, "oid_location": args.location, "oid_service": args.service}
+    if args.interposer:
+        options["oid_interposer"] = args.interposer
     if args.keystones:
         options["oid_keystones"] = args.keystones
     if args.secret_file:
