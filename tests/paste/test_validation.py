@@ -210,4 +210,11 @@ async def test_only_token_validation_is_relayed(relay):
             url.replace("/Berlin/", "/Atlantis/"), headers={"X-Auth-Token": DENVER_SECRET, "X-Subject-Token": "t"}
         ) as answer:
             assert answer.status == 404
+        # What is passed on to a Keystone is bounded: a plain query value, a token of printable ASCII.
+        headers = {"X-Auth-Token": DENVER_SECRET, "X-Subject-Token": "t"}
+        async with session.get(url + "?allow_expired=1%26admin%3D1", headers=headers) as answer:
+            assert answer.status == 400
+        for subject in ("t" * 8193, "t\u00e9t"):
+            async with session.get(url, headers={**headers, "X-Subject-Token": subject}) as answer:
+                assert answer.status == 400, subject[:10]
     assert INTERPOSER in relay.apps["Denver"]
