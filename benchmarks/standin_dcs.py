@@ -6,10 +6,11 @@ PORTS_FILE is JSON: {"ports": [...], "hung": [...], "tls": {...} or absent}.
 Every port answers like a DC's interposer for compute: GET /compute/ (the
 version document a breaker's probe asks for) and GET /compute/v2.1/servers
 (one server named after the port). A port in "hung" accepts connections and
-never answers. With "tls" ({ca_file, cert_file, key_file}), every port is a
-peer port: TLS with a client certificate of that CA required, as an
-interposer's (oid/interposer/trust.py; one certificate naming every DC),
-but for the ports in "plain" (the entry DC's own service).
+never answers. With "tls" ({port: {ca_file, cert_file, key_file}}), every
+port there is a peer port with its DC's own certificate: TLS with a client
+certificate of that CA required, as an interposer's
+(oid/interposer/trust.py); the ports in "plain" (the entry DC's own service)
+are plain HTTP.
 Runs until terminated.
 """
 
@@ -51,14 +52,13 @@ def main() -> None:
     async def serve():
         runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
         await runner.setup()
-        context = None
-        if spec.get("tls"):
-            from oid.interposer.trust import PeerTLS
+        from oid.interposer.trust import PeerTLS
 
-            context = PeerTLS(**spec["tls"]).server_context()
+        tls = spec.get("tls") or {}
         for port in spec["ports"]:
-            plain = port in spec.get("plain", ())
-            await web.TCPSite(runner, "127.0.0.1", port, backlog=1024, ssl_context=None if plain else context).start()
+            files = None if port in spec.get("plain", ()) else tls.get(str(port))
+            context = PeerTLS(**files).server_context() if files else None
+            await web.TCPSite(runner, "127.0.0.1", port, backlog=1024, ssl_context=context).start()
         await asyncio.Event().wait()
 
     asyncio.run(serve())
