@@ -85,3 +85,40 @@ async def test_a_denver_tokens_catalog_through_berlin_points_at_berlin(keystones
         assert all(url.startswith(f"http://127.0.0.1:{berlin.interposer_port}/identity") for url in urls["identity"])
     finally:
         await asyncio.to_thread(direct.identity.delete_service, service)
+
+
+async def test_a_token_asked_for_at_a_scoped_url_lists_every_service_there(keystones, interposers):
+    """A client that cannot send X-Scope (docs/cli.md: gophercloud, Terraform) is
+    given the entry's URL with the scope in its path as its auth URL: the token's
+    catalog then lists every service at that same scoped URL, so that each
+    request it makes carries the scope. Berlin's Keystone lists Berlin's
+    interposer (as the overlay registers it), which becomes the scoped URL."""
+    berlin = keystones["Berlin"]
+    direct = admin(berlin)
+    scoped = f"http://127.0.0.1:{berlin.interposer_port}/scope/glance:Denver"
+    service = await asyncio.to_thread(lambda: direct.identity.create_service(name="glance", type="image"))
+    try:
+        await asyncio.to_thread(
+            lambda: direct.identity.create_endpoint(
+                service_id=service.id, interface="public", url=f"http://127.0.0.1:{berlin.interposer_port}/image"
+            )
+        )
+        conn = openstack.connect(
+            auth_url=scoped + "/identity/v3",
+            username="admin",
+            password=berlin.password,
+            project_name="admin",
+            user_domain_name="Default",
+            project_domain_name="Default",
+        )
+        catalog = await asyncio.to_thread(lambda: conn.session.auth.get_access(conn.session).service_catalog.catalog)
+        urls = {entry["type"]: {e["url"] for e in entry["endpoints"]} for entry in catalog}
+        assert urls["image"] == {scoped + "/image"}, urls
+        assert all(url.startswith(scoped + "/identity") for url in urls["identity"]), urls
+        # Without a scope in the path, the catalog is Keystone's own.
+        plain = connect(berlin, berlin.password)
+        catalog = await asyncio.to_thread(lambda: plain.session.auth.get_access(plain.session).service_catalog.catalog)
+        urls = {entry["type"]: {e["url"] for e in entry["endpoints"]} for entry in catalog}
+        assert urls["image"] == {f"http://127.0.0.1:{berlin.interposer_port}/image"}, urls
+    finally:
+        await asyncio.to_thread(direct.identity.delete_service, service)

@@ -366,3 +366,57 @@ async def test_a_partition_on_a_pooled_connection_is_detected(federation, aiohtt
                 assert response.headers["X-Oid-Outcomes"] == "Denver=failed,Paris=ok"
         finally:
             subprocess.run(["iptables", "-D", *rule], check=True)
+
+
+# -- a scope in the path (/scope/<scope>/<service>/...) ------------------------
+
+
+@pytest.mark.parametrize("spelled", ["nova:Denver", "%7Bnova%3A%20Denver%7D", "%7B%22compute%22%3A%22Denver%22%7D"])
+async def test_a_scope_in_the_path_routes_like_x_scope(federation, spelled):
+    """For clients that cannot send X-Scope: the entry's URL with the scope in
+    its path is an endpoint; the service upstream sees the path without it."""
+    status, headers, body = await call(federation, "GET", f"/scope/{spelled}/compute/v2.1/servers")
+    assert status == 200 and body["servers"][0]["id"] == "Denver-1", body
+    seen = federation.backends["Denver"].seen[-1]
+    assert seen["path"] == "/v2.1/servers"
+    assert json.loads(seen["headers"]["X-Scope"])["compute"] == "Denver"
+    assert headers["X-Oid-Location"] == "Denver"
+
+
+async def test_a_scope_in_the_path_fans_out_and_its_links_keep_it(federation):
+    status, headers, body = await call(federation, "GET", "/scope/nova:Berlin&Denver/compute/v2.1/servers")
+    assert status == 200 and sorted(s["id"] for s in body["servers"]) == ["Berlin-1", "Denver-1"]
+    # Links lead back to the same scoped endpoint: the client stays in its scope.
+    own = federation.url("Berlin") + "/scope/nova:Denver/compute"
+    _, _, body = await call(federation, "GET", "/scope/nova:Denver/compute/")
+    assert body["versions"][0]["links"][0]["href"] == own + "/v2.1/"
+    status, headers, _ = await call(
+        federation, "POST", "/scope/nova:Paris/compute/v2.1/servers", json={"server": {"name": "vm"}}
+    )
+    paris = federation.url("Berlin") + "/scope/nova:Paris/compute"
+    assert status == 202 and headers["Location"] == paris + "/v2.1/servers/Paris-new"
+
+
+@pytest.mark.parametrize(
+    ("path", "headers", "message"),
+    [
+        ("/scope/nova:Denver", {}, "a scope, then a service"),
+        ("/scope//compute/v2.1/servers", {}, "a scope, then a service"),
+        ("/scope/%FF%FE/compute/v2.1/servers", {}, "not printable"),
+        ("/scope/%C2%85/compute/v2.1/servers", {}, "not printable"),  # U+0085, a line break
+        ("/scope/nova:Nowhere/compute/v2.1/servers", {}, "Nowhere"),
+        ("/scope/nova:Denver/compute/v2.1/servers", {"X-Scope": "{nova: Paris}"}, "two scopes"),
+        ("/scope/nova:Denver/compute/v2.1/servers", {"X-Auth-Token": "t!SCOPE!{nova: Paris}"}, "two scopes"),
+    ],
+)
+async def test_a_scope_in_the_path_that_cannot_be_used_is_refused(federation, path, headers, message):
+    status, _, body = await call(federation, "GET", path, headers=headers)
+    assert status == 400 and message in body["error"]["message"], body
+    assert not federation.backends["Denver"].seen and not federation.backends["Paris"].seen
+
+
+async def test_a_peer_never_sends_its_scope_in_the_path(federation):
+    status, _, body = await call(
+        federation, "GET", "/scope/nova:Denver/compute/v2.1/servers", headers={"X-Oid-Auth": federation.secret}
+    )
+    assert status == 400 and "a peer sends its scope in X-Scope" in body["error"]["message"]

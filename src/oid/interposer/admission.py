@@ -11,6 +11,7 @@ alone, refuses with a clear status and message, and does no I/O.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import unquote
 
 from aiohttp import web
 
@@ -47,12 +48,46 @@ class Refused(Exception):
         self.message = message
 
 
-def service_and_tail(raw_path: str) -> tuple[str, str]:
-    """The service a path names and the rest of it, in normal form; 400/404 otherwise."""
+# A scope in the path, for clients that cannot send X-Scope (Terraform's
+# OpenStack provider, gophercloud: docs/cli.md): the entry's URL
+# http://berlin:8790/scope/glance:Denver/image is an endpoint at which the
+# scope applies to every request, and links in answers keep it.
+SCOPE_PATH = "scope"
+
+
+@dataclass
+class RequestPath:
+    """A request's path, normalized: the service it names, the rest of it, and
+    a scope the path carries (its text, and the prefix that links keep)."""
+
+    service: str
+    tail: str
+    scope: str | None = None
+    prefix: str = ""
+
+
+def parse_path(raw_path: str) -> RequestPath:
+    """The path of a request, in normal form, a scope in it taken out; 400/404 otherwise."""
     try:
         service, tail = split_service(normalize_path(raw_path))
     except BadPath as exc:
         raise Refused(400, f"bad path: {exc}") from None
+    if service != SCOPE_PATH:
+        return RequestPath(*known_service(service, tail))
+    segment, slash, rest = tail[1:].partition("/")
+    if not segment or not slash:
+        raise Refused(400, f"bad path: /{SCOPE_PATH}/<scope>/<service>/... (a scope, then a service)")
+    try:
+        text = unquote(segment, errors="strict")
+    except UnicodeDecodeError:
+        text = None
+    if not text or not text.isprintable():
+        raise Refused(400, "bad path: the scope in the path is not printable text")
+    service, tail = split_service("/" + rest)
+    return RequestPath(*known_service(service, tail), scope=text, prefix=f"/{SCOPE_PATH}/{segment}")
+
+
+def known_service(service: str, tail: str) -> tuple[str, str]:
     if service not in SERVICE_PREFIXES:
         shown = service if len(service) <= 64 and service.isprintable() else service[:64] + "..."
         raise Refused(404, f"no service {shown!r} here; services: {', '.join(SERVICE_PREFIXES)}")
@@ -72,6 +107,7 @@ class Admitted:
     origin: str
     trusted: bool
     identity_tokens: dict  # {location: token}, from X-Scope-Tokens
+    prefix: str = ""  # the scope's part of the path ("/scope/<scope>"), which links in answers keep
 
 
 class Admission:
@@ -142,9 +178,15 @@ class Admission:
             raise Refused(508, f"forwarding loop: {hops} hops, more than the limit of {self.settings.max_hops}")
         return hops
 
-    def scope(self, request: web.Request, service: str, trusted: bool):
+    def scope(self, request: web.Request, service: str, trusted: bool, path_scope: str | None = None):
         _token, token_scope = split_token(request.headers.get("X-Auth-Token"))
         text = request.headers.get(SCOPE_HEADER) or token_scope
+        if path_scope is not None:
+            if trusted:
+                raise Refused(400, f"a peer sends its scope in {SCOPE_HEADER}, not in the path")
+            if text and text != path_scope:
+                raise Refused(400, f"two scopes: one in the path, another in {SCOPE_HEADER} or the token")
+            text = path_scope
         try:
             if trusted and text:
                 return entry_scope(text, self.routes.catalog, self.routes.here, service, request.method, trusted)
@@ -153,11 +195,12 @@ class Admission:
             raise Refused(400, str(exc)) from None
 
     def admit(self, request: web.Request) -> Admitted:
-        service, tail = service_and_tail(request.rel_url.raw_path)
+        path = parse_path(request.rel_url.raw_path)
+        service, tail = path.service, path.tail
         peer = self.peer(request)
         trusted = peer is not None
         hops = self.hops(request, trusted)
-        scope = self.scope(request, service, trusted)
+        scope = self.scope(request, service, trusted, path.scope)
         expr = scope.services.get(service)
         if expr is None:
             raise Refused(400, f"the scope names no location for {service} and {self.routes.here} offers none")
@@ -172,7 +215,7 @@ class Admission:
             raise Refused(400, f"locations not in this interposer's catalog: {', '.join(unknown[:20])}")
         origin = peer or self.routes.here
         tokens = self.identity_tokens(request.headers.get(IDENTITY_TOKENS_HEADER))
-        return Admitted(service, tail, scope, expr, locations, hops, origin, trusted, tokens)
+        return Admitted(service, tail, scope, expr, locations, hops, origin, trusted, tokens, path.prefix)
 
     def identity_tokens(self, text: str | None) -> dict:
         """``Berlin=<token>, Denver=<token>`` -> {location: token}; 400 for anything else."""

@@ -257,15 +257,32 @@ class Routes:
             bases[local] = "/" + service
         return bases
 
-    def rewriter(self, service: str) -> UrlRewriter:
+    def rewriter(self, service: str, scoped: bool = False) -> UrlRewriter:
         """The rewriter of ``service``'s answers, built once per catalog (a
         reload makes new Routes): every answer of an '&' over hundreds of
-        locations uses it."""
-        return self._rewriters[service]
+        locations uses it. ``scoped``: for a request whose path carries its
+        scope (/scope/<scope>/...), whose links must keep it."""
+        return (self._scoped_rewriters if scoped else self._rewriters)[service]
 
     @cached_property
     def _rewriters(self) -> dict[str, UrlRewriter]:
         return {service: UrlRewriter(self.upstream_bases(service)) for service in SERVICE_PREFIXES}
+
+    @cached_property
+    def _scoped_rewriters(self) -> dict[str, UrlRewriter]:
+        """The same, and this interposer's own URLs too become the scoped URL: a
+        token's catalog lists this DC's services at this interposer, and a
+        client that has the scope only in its URL must keep entering with it."""
+        own = (self.catalog.sites[self.here].extra.get("interposer") or "").rstrip("/")
+        rewriters = {}
+        for service in SERVICE_PREFIXES:
+            bases = self.upstream_bases(service)
+            if own:
+                bases[f"{own}/{service}"] = "/" + service
+                if service == "identity":
+                    bases[own] = ""
+            rewriters[service] = UrlRewriter(bases)
+        return rewriters
 
 
 # The keys under which OpenStack APIs put links: Nova, Neutron, Placement and

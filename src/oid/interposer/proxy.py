@@ -206,7 +206,9 @@ class Call:
         self.scope = admitted.scope
         self.tail = admitted.tail  # everything after "/<service>", normalized, escapes kept
         self.request_id = request_id
-        self.own_url = self.routes.own_url(request)  # what upstream URLs in answers become (with their path)
+        # What upstream URLs in answers become (with their path): this interposer,
+        # and the scope's part of the path when the client gave its scope there.
+        self.own_url = self.routes.own_url(request) + admitted.prefix
         self.reachable = prefers_reachable(request.headers.getall("Prefer", ()))
         self._base_headers: CIMultiDict | None = None
         self._narrowing = None
@@ -273,7 +275,7 @@ class Call:
             self.headers_for(location),
             body,
             self.routes.connect_timeout(location, self.settings.connect_timeout),
-            self.routes.rewriter(self.service),
+            self.routes.rewriter(self.service, scoped=bool(self.admitted.prefix)),
         )
 
     def available(self, location: str) -> bool:
