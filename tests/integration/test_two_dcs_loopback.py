@@ -22,6 +22,7 @@ import yaml
 from oid.interposer.app import build_app
 from oid.interposer.config import Routes, Settings
 from oid.scope import Catalog
+from tests.support import gophercloud
 from tests.support import keystone as ks
 from tests.support.glance import Glance
 from tests.support.identity import SECRET, SERVICE_PASSWORD, admin, register_endpoint, service_account
@@ -136,6 +137,36 @@ async def test_berlin_token_creates_in_denver_and_lists_both(dcs, interposers):
     assert response.headers["X-Oid-Location"] == "Denver"
     assert hashlib.sha256(response.content).hexdigest() == hashlib.sha256(data).hexdigest()
     assert glances["Denver"].url  # served by Denver's real glance-api
+
+
+async def test_a_non_python_client_reaches_denvers_images_through_berlin(dcs, interposers, tmp_path):
+    """gophercloud (Go, docs/cli.md) cannot send X-Scope: the entry's URL with the
+    scope in its path does it, as its auth URL (the token's catalog then leads
+    every request there) or as an endpoint override (Terraform's
+    endpoint_overrides)."""
+    _, ports, keystones, _ = dcs
+    denver_image = await asyncio.to_thread(put_image, dcs, "Denver", "gopher-denver", b"denver")
+    berlin_image = await asyncio.to_thread(put_image, dcs, "Berlin", "gopher-berlin", b"berlin")
+    binary = await asyncio.to_thread(gophercloud.build, tmp_path)
+    entry = f"http://127.0.0.1:{ports['Berlin']}"
+    login = ("admin", keystones["Berlin"].password)
+
+    def images(auth_url, endpoint=None):
+        listed = gophercloud.list_images(binary, auth_url, *login, image_endpoint=endpoint)
+        return listed["endpoint"], {image["id"] for image in listed["images"]}
+
+    endpoint, ids = await asyncio.to_thread(images, f"{entry}/scope/glance:Denver/identity/v3")
+    assert endpoint == f"{entry}/scope/glance:Denver/image/"
+    assert denver_image["id"] in ids and berlin_image["id"] not in ids
+    endpoint, ids = await asyncio.to_thread(images, f"{entry}/identity/v3", f"{entry}/scope/glance:Denver/image")
+    assert denver_image["id"] in ids and berlin_image["id"] not in ids
+    # '&' in the talk's spelling, escaped as any client escapes a path.
+    both = "%7Bglance%3A%20Berlin%26Denver%7D"
+    _, ids = await asyncio.to_thread(images, f"{entry}/scope/{both}/identity/v3")
+    assert {denver_image["id"], berlin_image["id"]} <= ids
+    # No scope in the URL: the entry's own DC, as for any client.
+    endpoint, ids = await asyncio.to_thread(images, f"{entry}/identity/v3")
+    assert endpoint == f"{entry}/image/" and berlin_image["id"] in ids and denver_image["id"] not in ids
 
 
 def write_clouds(dcs, path):

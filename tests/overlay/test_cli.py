@@ -9,8 +9,9 @@ own clouds.yaml entry `oid-berlin` (`auth_type: oid-password`) is all it takes.
 
 and `openstack image create --os-scope '{glance: Berlin&Denver}'`, oid-client's
 `openstack oid server list` (each server's DC), a stock auth type refusing a
-scope. What each command did is checked at each DC's own services, not through the
-interposer that ran it."""
+scope, and a non-Python client (gophercloud) reaching Denver's images through
+Berlin's entry URL with the scope in its path. What each command did is
+checked at each DC's own services, not through the interposer that ran it."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ import pytest
 import requests
 import yaml
 
+from tests.support import gophercloud
 from tests.support.cli import openstack_cli
 from tests.support.federation import playbook
 from tests.support.lab import CLOUDS, connect, docker
@@ -56,6 +58,8 @@ def quiet(clouds, scope, *args):
 
 
 def test_the_talks_boot_and_list_across_dcs(federation, clouds, tmp_path):
+    """The talk's boot and list, then `oid server list` and openstack.cloud's own
+    server_info with `auth: {scope: ...}` on the same servers."""
     dcs = federation["dcs"]
     berlin, denver = connect(dcs["Berlin"]), connect(dcs["Denver"])
     image_file = tmp_path / "debian.raw"
@@ -98,6 +102,16 @@ def test_the_talks_boot_and_list_across_dcs(federation, clouds, tmp_path):
         assert where[vm["id"]] == "Berlin" and where[other["id"]] == "Denver", located
         alone = cli(clouds, "{nova: Denver}", "server", "list", "-f", "json")
         assert other["id"] in {s["ID"] for s in alone} and vm["id"] not in {s["ID"] for s in alone}
+        # openstack.cloud's own server_info, unchanged, with the scope in its auth.
+        info = {"cloud": "oid-berlin"}
+        tasks = [
+            {"openstack.cloud.server_info": {**info, "auth": {"scope": "{nova: Denver}"}}, "register": "denver"},
+            {"openstack.cloud.server_info": {**info, "auth": {"scope": "{nova: Berlin&Denver}"}}, "register": "both"},
+        ]
+        out = playbook(tmp_path, tasks, name="stock-server-info")
+        in_denver = {server["id"] for server in out["denver"]["servers"]}
+        assert other["id"] in in_denver and vm["id"] not in in_denver, in_denver
+        assert {vm["id"], other["id"]} <= {server["id"] for server in out["both"]["servers"]}
     finally:
         for scope, *command in reversed(made):
             quiet(clouds, scope, *command)
@@ -123,6 +137,28 @@ def test_one_image_created_in_two_dcs(federation, clouds, tmp_path):
         quiet(clouds, scope, "image", "delete", image["id"])
     for location in ("Berlin", "Denver"):
         assert connect(federation["dcs"][location]).image.find_image(image["id"]) is None, location
+
+
+def test_a_non_python_client_reaches_denvers_images_through_berlin(federation, clouds, tmp_path):
+    """gophercloud (Go; docs/cli.md) cannot send X-Scope: Berlin's entry URL with
+    the scope in its path, as its auth URL, is all it is given."""
+    berlin = yaml.safe_load(clouds.read_text())["clouds"]["oid-berlin"]["auth"]
+    entry = berlin["auth_url"].removesuffix("/identity/v3")
+    image_file = tmp_path / "gopher.raw"
+    image_file.write_bytes(os.urandom(4096))
+    image = cli(clouds, "{glance: Denver}", "image", "create", f"gopher-{PID}", "--file", str(image_file),
+                "--disk-format", "raw", "--container-format", "bare", "-f", "json")  # fmt: skip
+    try:
+        binary = gophercloud.build(tmp_path)
+        login = (berlin["username"], berlin["password"])
+        scoped = gophercloud.list_images(binary, f"{entry}/scope/glance:Denver/identity/v3", *login)
+        assert scoped["endpoint"] == f"{entry}/scope/glance:Denver/image/", scoped
+        assert image["id"] in {listed["id"] for listed in scoped["images"]}
+        assert connect(federation["dcs"]["Berlin"]).image.find_image(image["id"]) is None  # Denver's only
+        plain = gophercloud.list_images(binary, berlin["auth_url"], *login)
+        assert image["id"] not in {listed["id"] for listed in plain["images"]}
+    finally:
+        quiet(clouds, "{glance: Denver}", "image", "delete", image["id"])
 
 
 def test_a_scope_with_a_stock_auth_type_fails_loudly(clouds, tmp_path):
