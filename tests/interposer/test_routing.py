@@ -420,3 +420,12 @@ async def test_a_peer_never_sends_its_scope_in_the_path(federation):
         federation, "GET", "/scope/nova:Denver/compute/v2.1/servers", headers={"X-Oid-Auth": federation.secret}
     )
     assert status == 400 and "a peer sends its scope in X-Scope" in body["error"]["message"]
+
+
+async def test_placement_of_another_dc_with_this_dcs_token_is_refused_with_the_reason(federation):
+    """Placement has no paste pipeline for oid's filters: a Berlin token at
+    Denver's Placement would be its 401; the entry refuses it and says why."""
+    status, _, body = await call(federation, "GET", "/placement/resource_providers", scope="{placement: Denver}")
+    assert status == 400 and "accepts only its own DC's tokens" in body["error"]["message"], body
+    assert "{keystone: Denver, placement: Denver}" in body["error"]["message"]
+    assert not federation.backends["Denver"].seen

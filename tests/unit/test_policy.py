@@ -52,10 +52,24 @@ def test_nova_with_a_network_of_another_dc_is_refused_for_writes():
 def test_the_bound_service_alone_may_be_used_anywhere():
     """A network made in Denver through Berlin's entry (compute defaults to
     Berlin) plugs nothing into a Berlin hypervisor: allowed; so is reading
-    Denver's Placement."""
+    Denver's Placement with a token of Denver's Keystone."""
     check(scope("{neutron: Denver}"), "network", "POST")
     check(scope("{nova: Berlin, neutron: Denver}"), "network", "DELETE")
-    check(scope("{placement: Denver}"), "placement", "GET")
+    check(scope("{keystone: Denver, placement: Denver}"), "placement", "GET")
+
+
+@pytest.mark.parametrize("placement", ["Denver", "Berlin&Denver", "Berlin|Denver"])
+def test_placement_elsewhere_than_the_tokens_keystone_is_refused_with_the_reason(placement):
+    """Placement has no paste pipeline for oid's filters: a Berlin token at
+    Denver's Placement would be a 401; the entry says why instead."""
+    with pytest.raises(PolicyError) as info:
+        check(scope(f"{{placement: {placement}}}"), "placement", "GET")
+    assert f"placement at {placement} with identity at Berlin is refused" in str(info.value)
+    assert "no paste pipeline" in str(info.value) and f"{{keystone: {placement}, placement: {placement}}}" in str(
+        info.value
+    )
+    check(scope("{placement: Berlin}"), "placement", "GET")  # the entry's own, with its own token
+    check(scope(f"{{nova: {placement}}}"), "compute", "GET")  # only requests to Placement itself
 
 
 def test_placement_of_another_dc_is_refused_for_writes_not_for_reads():
