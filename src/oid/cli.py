@@ -20,6 +20,7 @@ SUBCOMMAND_MODULES = [
     "oid.paste.cli",
     "oid.lab.cli",
     "oid.verify_cli",
+    "oid.status_cli",
 ]
 
 

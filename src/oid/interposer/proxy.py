@@ -143,6 +143,32 @@ class Interposer:
         self.admission.use(routes)
         log.info("catalog reloaded: %d locations", len(routes.catalog.sites))
 
+    def status(self) -> dict:
+        """The federation as this interposer sees it, for `oid status`: every
+        location of its catalog (this DC's own services included), where its
+        interposer is, how its link answers now (LinkStats) and the breakers
+        that are not closed, with why."""
+        now = time.monotonic()
+        down: dict[str, list] = {}
+        for entry in self.health.down():
+            down.setdefault(entry["location"], []).append(
+                {"service": entry["service"], "breaker": entry["breaker"], "reason": entry["reason"]}
+            )
+        links = []
+        for location, site in self.routes.catalog.sites.items():
+            stats = self.link.stats.get(location)
+            links.append(
+                {
+                    "location": location,
+                    "interposer": site.extra.get("interposer"),
+                    "latency_ms": round(stats.latency * 1000, 1) if stats else None,
+                    "answers": stats.answers if stats else 0,
+                    "last_answer_seconds_ago": round(now - stats.last, 1) if stats else None,
+                    "breakers": down.get(location, []),
+                }
+            )
+        return {"location": self.routes.here, "links": links}
+
     def probe_url(self, location: str, service: str) -> str | None:
         """What the background prober GETs to learn whether (location, service) answers again."""
         routes = self.routes

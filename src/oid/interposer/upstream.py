@@ -209,6 +209,25 @@ class Pools:
         await asyncio.gather(*(session.close() for session in sessions.values()))
 
 
+class LinkStats:
+    """How a location's answers come now, for `oid status`: a moving average of
+    the time to their headers (each answer weighs a fifth, so a link that got
+    slow shows it after a few answers, not an average since start)."""
+
+    __slots__ = ("latency", "answers", "last")
+    WEIGHT = 0.2
+
+    def __init__(self):
+        self.latency = 0.0
+        self.answers = 0
+        self.last = 0.0  # time.monotonic() of the last answer
+
+    def answered(self, seconds: float, now: float) -> None:
+        self.latency = seconds if not self.answers else self.latency + (seconds - self.latency) * self.WEIGHT
+        self.answers += 1
+        self.last = now
+
+
 class Link:
     """Sends requests to locations and keeps their health."""
 
@@ -216,6 +235,13 @@ class Link:
         self.settings = settings
         self.health = health
         self.pools = Pools(settings, here)
+        self.stats: dict[str, LinkStats] = {}  # by location; at most the catalog's locations ever seen
+
+    def answered(self, location: str, seconds: float) -> None:
+        stats = self.stats.get(location)
+        if stats is None:
+            stats = self.stats[location] = LinkStats()
+        stats.answered(seconds, time.monotonic())
 
     def connect_budget(self, location: str, connect_timeout: float) -> float:
         """How long a new connection to ``location`` may take. To a peer over TLS,
@@ -268,6 +294,7 @@ class Link:
         elapsed = time.monotonic() - started
         service_latency.observe(elapsed)
         link_latency.observe(elapsed)
+        self.answered(location, elapsed)
         if response.status >= 500:
             metrics.FAILURES.labels(location=location, reason=str(response.status)).inc()
         return Upstream(location, response, rewriter)
@@ -323,6 +350,7 @@ class Prober:
             sock_connect=min(self.link.connect_budget(location, settings.connect_timeout), settings.probe_timeout),
         )
         reason = None
+        started = time.monotonic()
         try:
             async with self.link.pools.request(
                 location,
@@ -332,6 +360,7 @@ class Prober:
                 timeout=timeout,
                 allow_redirects=False,
             ) as answer:
+                self.link.answered(location, time.monotonic() - started)
                 await answer.read()
         except asyncio.CancelledError:
             raise
