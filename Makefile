@@ -9,9 +9,10 @@ PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 COLLECTION := collections/ansible_collections/oid/cloud
 # golang-go and gophercloud: a non-Python OpenStack client for the tests of a scope in
-# the entry's URL (tests/support/gophercloud.py, docs/cli.md).
+# the entry's URL (tests/support/gophercloud.py, docs/cli.md); prometheus: the real
+# Prometheus that scrapes the lab's interposers (tests/overlay/test_monitoring.py).
 APT_PACKAGES := docker.io podman debootstrap haproxy iproute2 iptables libnetfilter-queue-dev \
-	golang-go golang-github-gophercloud-gophercloud-dev
+	golang-go golang-github-gophercloud-gophercloud-dev prometheus
 # ansible-test bootstraps pip in its sanity venvs with a script it downloads
 # from a host this machine cannot reach; ours does the same from PyPI.
 ANSIBLE_TEST_GET_PIP := $(HOME)/.ansible/test/cache/get_pip_24_2.py
