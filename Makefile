@@ -118,9 +118,10 @@ demo: setup
 lint: venvs
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/ansible-lint --offline --profile production site.yml remove.yml roles playbooks inventories/edge extensions/molecule
+	$(BIN)/ansible-lint --offline --profile production site.yml remove.yml prechecks.yml roles playbooks inventories/edge extensions/molecule
 	$(BIN)/ansible-playbook site.yml -i inventories/edge --syntax-check
 	$(BIN)/ansible-playbook remove.yml -i inventories/edge --syntax-check
+	$(BIN)/ansible-playbook prechecks.yml -i inventories/edge --syntax-check
 
 sanity: venvs
 	cd $(COLLECTION) && $(CURDIR)/$(BIN)/ansible-test sanity --local --python 3.11

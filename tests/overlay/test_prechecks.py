@@ -1,0 +1,166 @@
+"""prechecks.yml: what would make site.yml fail, found before it runs, with the
+reason. One DC on this machine (ansible_connection local): its CA and
+certificate made with tests/support/pki.py, its ports on loopback, a real
+interposer where one must answer. Needs a container engine (`docker version`)."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+import yaml
+
+from tests.support.pki import Authority
+
+pytestmark = pytest.mark.docker
+
+TOP = Path(__file__).resolve().parents[2]
+NOW = datetime.datetime.now(datetime.UTC)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def dc(tmp_path):
+    """Berlin alone: an inventory, the controller's PKI directory with a CA and a good certificate."""
+    pki = tmp_path / "pki"
+    authority = Authority.create(pki)
+    shutil.copy(authority.ca_file, pki / "ca.pem")
+    authority.issue(pki, "Berlin", not_after=NOW + datetime.timedelta(days=365))
+    ports = {"oid_interposer_port": free_port(), "oid_interposer_peer_port": free_port()}
+    host = {
+        "ansible_connection": "local",
+        "ansible_python_interpreter": sys.executable,
+        "oid_location": "Berlin",
+        "oid_internal_address": "127.0.0.1",
+        "oid_pki_directory": str(pki),
+        "node_config_directory": str(tmp_path / "kolla"),
+        **ports,
+    }
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text(yaml.safe_dump({"oid_federation": {"hosts": {"berlin-control": host}}}))
+    return {"inventory": inventory, "pki": pki, "authority": authority, **ports, "tmp": tmp_path}
+
+
+def prechecks(dc, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(TOP / ".venv" / "bin" / "ansible-playbook"), "-i", str(dc["inventory"]), "prechecks.yml", *extra],
+        cwd=TOP, capture_output=True, text=True, timeout=300, env={**os.environ, "ANSIBLE_NOCOLOR": "1"},
+    )  # fmt: skip
+
+
+def failed(result: subprocess.CompletedProcess) -> str:
+    assert result.returncode != 0, result.stdout[-3000:]
+    return " ".join(result.stdout.split())  # the reason, whatever Ansible's line breaks
+
+
+def test_a_dc_ready_for_site_yml_passes(dc):
+    result = prechecks(dc)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert "rotate it" not in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("certificate", "reason"),
+    [
+        ({"not_before": NOW - datetime.timedelta(days=40), "not_after": NOW - datetime.timedelta(days=1)}, "from"),
+        ({"names": ["denver"]}, "names DNS:denver"),
+        ({"other_ca": True}, "peers accept only a certificate of the CA"),
+    ],
+)
+def test_a_certificate_peers_would_refuse_stops_it(dc, certificate, reason):
+    issuer = Authority.create(dc["tmp"] / "other", "another CA") if certificate.pop("other_ca", False) else None
+    (issuer or dc["authority"]).issue(dc["pki"], "Berlin", **certificate)
+    message = failed(prechecks(dc))
+    assert "Berlin.crt" in message and reason in message and "site.yml --tags trust" in message, message
+
+
+def test_a_certificate_expiring_soon_is_said(dc):
+    dc["authority"].issue(dc["pki"], "Berlin", not_after=NOW + datetime.timedelta(days=10))
+    result = prechecks(dc)
+    assert result.returncode == 0 and "within 30 days: rotate it" in " ".join(result.stdout.split())
+
+
+def test_the_operators_own_ca_must_be_there(dc):
+    (dc["pki"] / "ca.key").unlink(missing_ok=True)
+    message = failed(prechecks(dc, "-e", "oid_trust_create_ca=false"))
+    assert "the operator's own" in message and "ca.key" in message, message
+
+
+def test_a_missing_container_engine_stops_it(dc):
+    message = failed(prechecks(dc, "-e", "oid_container_engine=no-such-engine"))
+    assert "`no-such-engine version` failed" in message, message
+
+
+def test_a_port_held_by_another_service_stops_it(dc):
+    server = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(dc["oid_interposer_port"]), "--bind", "127.0.0.1"],
+        cwd=dc["tmp"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        wait_listening(dc["oid_interposer_port"])
+        message = failed(prechecks(dc))
+        assert f"127.0.0.1:{dc['oid_interposer_port']} is in use by something that is not" in message, message
+        assert "answered 404" in message, message
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_the_peer_port_held_while_no_interposer_runs_stops_it(dc):
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", dc["oid_interposer_peer_port"]))
+        holder.listen()
+        message = failed(prechecks(dc))
+    assert "oid_interposer_peer_port" in message and "is in use" in message, message
+
+
+def test_this_dcs_own_interposer_on_its_ports_is_a_rerun(dc):
+    """The ports held by Berlin's own interposer (site.yml ran before): no refusal."""
+    catalog = dc["tmp"] / "catalog.yml"
+    catalog.write_text(yaml.safe_dump({"locations": {"Berlin": {"services": {"compute": "http://127.0.0.1:9"}}}}))
+    config = dc["tmp"] / "interposer.yml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "location": "Berlin",
+                "catalog": str(catalog),
+                "listen": {"host": "127.0.0.1", "port": dc["oid_interposer_port"]},
+                "federation_secret": "prechecks-test-secret-0123456789",
+            }
+        )
+    )
+    interposer = subprocess.Popen(
+        [sys.executable, "-m", "oid.cli", "interposer", "serve", "--config", str(config)],
+        cwd=TOP, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        wait_listening(dc["oid_interposer_port"])
+        assert requests.get(f"http://127.0.0.1:{dc['oid_interposer_port']}/healthz", timeout=5).ok
+        result = prechecks(dc)
+        assert result.returncode == 0, result.stdout[-3000:]
+    finally:
+        interposer.terminate()
+        interposer.wait(timeout=30)
+
+
+def wait_listening(port: int, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise AssertionError(f"nothing listens on {port} after {seconds} s")
