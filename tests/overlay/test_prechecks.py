@@ -164,3 +164,17 @@ def wait_listening(port: int, seconds: float = 30) -> None:
                 return
         time.sleep(0.1)
     raise AssertionError(f"nothing listens on {port} after {seconds} s")
+
+
+@pytest.mark.parametrize(("venv", "accepted"), [(TOP / ".cache" / "venv-kolla", True), (Path("/nonexistent"), False)])
+def test_kolla_ansible_of_a_supported_series_where_oid_runs_it(dc, venv, accepted):
+    """The real kolla-ansible 22.2.0 of `make venvs` is one; a missing one is not."""
+    inventory = yaml.safe_load(dc["inventory"].read_text())
+    inventory["berlin_deployment"] = {"hosts": {"berlin-control": None}}
+    dc["inventory"].write_text(yaml.safe_dump(inventory))
+    result = prechecks(dc, "-e", "oid_manage_kolla=true", "-e", f"oid_kolla_venv={venv}")
+    if accepted:
+        assert result.returncode == 0, result.stdout[-3000:]
+        return
+    message = failed(result)
+    assert "/nonexistent/bin/kolla-ansible on berlin-control" in message and "supports kolla-ansible 22.x" in message
