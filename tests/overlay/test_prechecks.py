@@ -178,3 +178,39 @@ def test_kolla_ansible_of_a_supported_series_where_oid_runs_it(dc, venv, accepte
         return
     message = failed(result)
     assert "/nonexistent/bin/kolla-ansible on berlin-control" in message and "supports kolla-ansible 22.x" in message
+
+
+@pytest.fixture
+def blackhole():
+    """127.0.0.3, where packets are dropped (iptables): connecting times out, as
+    across a cut WAN link."""
+    rule = ["OUTPUT", "-d", "127.0.0.3", "-p", "tcp", "-j", "DROP"]
+    subprocess.run(["iptables", "-A", *rule], check=True)
+    try:
+        yield "127.0.0.3"
+    finally:
+        subprocess.run(["iptables", "-D", *rule], check=True)
+
+
+def with_other_dcs(dc, others: dict) -> None:
+    inventory = yaml.safe_load(dc["inventory"].read_text())
+    for name, address in others.items():
+        inventory["oid_federation"]["hosts"][f"{name.lower()}-control"] = {
+            "oid_location": name,
+            "oid_internal_address": address,
+        }
+    dc["inventory"].write_text(yaml.safe_dump(inventory))
+
+
+def test_other_dcs_cut_off_are_named_and_none_reached_stops_it(dc, blackhole):
+    # Denver answers (nothing listens on its peer port yet: refused, the path works); Paris is cut off.
+    with_other_dcs(dc, {"Denver": "127.0.0.1", "Paris": blackhole})
+    result = prechecks(dc, "--limit", "berlin-control", "-e", "oid_interposer_precheck_timeout=1")
+    assert result.returncode == 0, result.stdout[-3000:]
+    said = " ".join(result.stdout.split())
+    assert "1 DCs not reached from berlin-control: Paris (no answer within 1 s)" in said, said
+    # Both cut off: this host's own WAN is the problem.
+    with_other_dcs(dc, {"Denver": blackhole})
+    message = failed(prechecks(dc, "--limit", "berlin-control", "-e", "oid_interposer_precheck_timeout=1"))
+    assert "berlin-control reaches no other DC's peer port (2 tried" in message, message
+    assert "Paris (no answer within 1 s)" in message and "oid_interposer_peer_port" in message, message
