@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import socket
 import uuid
 from dataclasses import dataclass, field
 
@@ -24,17 +23,12 @@ from yarl import URL
 from oid.interposer.app import build_app
 from oid.interposer.config import Routes, Settings
 from oid.scope import Catalog
+from tests.support.ports import free_port
 from tests.support.two_keystones import interposers, keystones  # noqa: F401 (fixtures of test_keystone.py)
 
 SECRET = "test-federation-secret-0123456789"
 TOKEN = "gAAAA-token"
 LOCATIONS = ("Berlin", "Denver", "Paris")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 async def send_bytes(request, response: web.StreamResponse, size: int) -> web.StreamResponse:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -18,6 +17,7 @@ import requests
 import yaml
 
 from tests.support.lab import CLOUDS, oid_lab
+from tests.support.ports import free_port
 
 pytestmark = pytest.mark.lab
 
@@ -37,12 +37,6 @@ def merged(extra_files: list[Path]) -> dict:
         for key, value in yaml.safe_load(path.read_text()).items():
             config[key] = config.get(key, []) + value if isinstance(value, list) else value
     return config
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture

@@ -19,17 +19,12 @@ import requests
 import yaml
 
 from tests.support.pki import Authority
+from tests.support.ports import free_port
 
 pytestmark = pytest.mark.docker
 
 TOP = Path(__file__).resolve().parents[2]
 NOW = datetime.datetime.now(datetime.UTC)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture

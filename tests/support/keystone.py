@@ -16,7 +16,6 @@ from __future__ import annotations
 import base64
 import os
 import shutil
-import socket
 import sqlite3
 import subprocess
 import tempfile
@@ -24,6 +23,8 @@ import textwrap
 import time
 import urllib.request
 from pathlib import Path
+
+from tests.support.ports import free_port  # noqa: F401 (also the other suites' port helper)
 
 TOP = Path(__file__).resolve().parents[2]
 VENV = Path(os.environ.get("OID_OPENSTACK_VENV", TOP / ".cache" / "venv-openstack"))
@@ -68,12 +69,6 @@ def write_keys(repository: Path) -> None:
         key = repository / str(index)
         key.write_bytes(base64.urlsafe_b64encode(os.urandom(32)))
         key.chmod(0o600)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Keystone:
