@@ -240,18 +240,26 @@ class Routes:
     def connect_timeout(self, location: str, default: float) -> float:
         return float(self.catalog.sites[location].extra.get("connect_timeout", default))
 
-    def upstream_bases(self, service: str) -> dict[str, str]:
+    def upstream_bases(self, service: str, scoped: bool = False) -> dict[str, str]:
         """Every URL prefix an answer for ``service`` may carry that must be
         rewritten to this interposer, with the path it becomes under this
         interposer's own URL: the local endpoint and the other interposers'
         prefixes of ``service``. Keystone's answers carry catalogs, which list
         the other services at the interposer of the Keystone's own DC (a token
         of Denver's, asked for through Berlin): for identity, every other
-        interposer's URL becomes this one's, so the client keeps entering here."""
-        others = [self.interposer(name) for name in self.catalog.sites if name != self.here]
-        bases = {other + "/" + service: "/" + service for other in others}
+        interposer's URL becomes this one's, so the client keeps entering here.
+        ``scoped`` (a request with its scope in the path, /scope/<scope>/...):
+        this interposer's own URLs too, so that the client, which has the scope
+        only in its URL, keeps entering with it (a token's catalog lists this
+        DC's services at this interposer)."""
+        interposers = [
+            self.interposer(name)
+            for name, site in self.catalog.sites.items()
+            if name != self.here or (scoped and site.extra.get("interposer"))
+        ]
+        bases = {url + "/" + service: "/" + service for url in interposers}
         if service == "identity":
-            bases.update({other: "" for other in others})
+            bases.update({url: "" for url in interposers})
         local = self.local_endpoint(service)
         if local:
             bases[local] = "/" + service
@@ -262,27 +270,14 @@ class Routes:
         reload makes new Routes): every answer of an '&' over hundreds of
         locations uses it. ``scoped``: for a request whose path carries its
         scope (/scope/<scope>/...), whose links must keep it."""
-        return (self._scoped_rewriters if scoped else self._rewriters)[service]
+        return self._rewriters[scoped][service]
 
     @cached_property
-    def _rewriters(self) -> dict[str, UrlRewriter]:
-        return {service: UrlRewriter(self.upstream_bases(service)) for service in SERVICE_PREFIXES}
-
-    @cached_property
-    def _scoped_rewriters(self) -> dict[str, UrlRewriter]:
-        """The same, and this interposer's own URLs too become the scoped URL: a
-        token's catalog lists this DC's services at this interposer, and a
-        client that has the scope only in its URL must keep entering with it."""
-        own = (self.catalog.sites[self.here].extra.get("interposer") or "").rstrip("/")
-        rewriters = {}
-        for service in SERVICE_PREFIXES:
-            bases = self.upstream_bases(service)
-            if own:
-                bases[f"{own}/{service}"] = "/" + service
-                if service == "identity":
-                    bases[own] = ""
-            rewriters[service] = UrlRewriter(bases)
-        return rewriters
+    def _rewriters(self) -> dict[bool, dict[str, UrlRewriter]]:
+        return {
+            scoped: {service: UrlRewriter(self.upstream_bases(service, scoped)) for service in SERVICE_PREFIXES}
+            for scoped in (False, True)
+        }
 
 
 # The keys under which OpenStack APIs put links: Nova, Neutron, Placement and
