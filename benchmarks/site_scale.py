@@ -47,8 +47,10 @@ PLAYBOOK = """
     - oid_trust
   handlers:  # site.yml's play has oid_interposer's; here they only say they ran
     - name: Interposer | Reload
+      listen: oid catalog changed
       ansible.builtin.debug: {msg: reload}
     - name: Interposer | Restart
+      listen: oid interposer files changed
       ansible.builtin.debug: {msg: restart}
 """
 
