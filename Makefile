@@ -112,7 +112,7 @@ $(ANSIBLE_TEST_GET_PIP): scripts/ansible-test-get-pip.py
 demo: setup
 	$(BIN)/oid scope check '{nova: Berlin, glance: Denver|Paris}' --catalog examples/catalog.yml --entry Berlin
 	$(BIN)/oid lab up
-	ANSIBLE_STDOUT_CALLBACK=oid.cloud.progress $(BIN)/ansible-playbook -i inventories/lab site.yml
+	ANSIBLE_STDOUT_CALLBACK=oid.cloud.progress $(BIN)/ansible-playbook -i inventories/lab playbooks/lab/site.yml
 	$(BIN)/oid verify
 
 lint: venvs

@@ -23,7 +23,7 @@ def register(subparsers) -> None:
         "verify",
         help="the acceptance table: every cell as a scenario on the lab, with its time",
         description="Run the acceptance table (DESIGN.md section 7) on the lab after `oid lab up` and "
-        "`ansible-playbook site.yml -i inventories/lab`: each cell as a playbook of oid.cloud modules "
+        "`ansible-playbook playbooks/lab/site.yml -i inventories/lab`: each cell as a playbook of oid.cloud modules "
         "(playbooks/verify/) and as plain HTTP requests with X-Scope, through Berlin's interposer, cutting "
         "and healing the WAN for the partial-connectivity cells. Prints the table with each run's wall "
         "time and the WAN round trips it crossed; exit 1 if a cell failed.",

@@ -1,4 +1,4 @@
-"""The federation: the lab after `ansible-playbook site.yml -i inventories/lab`.
+"""The federation: the lab after `ansible-playbook playbooks/lab/site.yml -i inventories/lab`.
 
 It is made by the molecule scenario `lab` (extensions/molecule/lab), on the lab
 this pytest session brought up: converge is site.yml, idempotence its re-run

@@ -1,4 +1,4 @@
-"""The overlay on the lab: `ansible-playbook site.yml -i inventories/lab` turns
+"""The overlay on the lab: `ansible-playbook playbooks/lab/site.yml -i inventories/lab` turns
 three independent DCs into a federation. Everything after the playbook goes
 through Berlin's interposer with the plain HTTP API and the X-Scope header."""
 

@@ -21,7 +21,7 @@ LAB_ROOT = Path("/var/lib/oid-lab")
 
 def remove(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [str(TOP / ".venv" / "bin" / "ansible-playbook"), "-i", "inventories/lab", "remove.yml", *args],
+        [str(TOP / ".venv" / "bin" / "ansible-playbook"), "-i", "inventories/lab", "playbooks/lab/remove.yml", *args],
         cwd=TOP, capture_output=True, text=True, timeout=1800,
     )  # fmt: skip
 

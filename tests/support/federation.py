@@ -15,7 +15,7 @@ ADMIN_PASSWORD = "oid-lab-admin"  # inventories/lab/group_vars/all.yml
 
 def site(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [str(TOP / ".venv" / "bin" / "ansible-playbook"), "-i", "inventories/lab", "site.yml", *args],
+        [str(TOP / ".venv" / "bin" / "ansible-playbook"), "-i", "inventories/lab", "playbooks/lab/site.yml", *args],
         cwd=TOP, capture_output=True, text=True, timeout=1800,
     )  # fmt: skip
 
