@@ -1,6 +1,8 @@
 """A stand-in API for the interposer benchmark: small JSON lists, slow lists, bytes.
 
-    python benchmarks/backend.py PORT
+    python benchmarks/backend.py PORT [CA_FILE CERT_FILE KEY_FILE]
+With the three files the port is a peer port, as an interposer's: TLS with a
+client certificate of that CA required (the simulated DCs' interposers).
 GET /compute/v2.1/servers          -> {"servers": [...]}, at once
 GET /compute/v2.1/servers?delay=S  -> the same after S seconds (any path prefix works)
 GET /image/v2/images/x/file?size=N -> N bytes, streamed
@@ -10,8 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from pathlib import Path
 
 from aiohttp import web
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+from oid.interposer.trust import PeerTLS  # noqa: E402
 
 BLOCK = b"\0" * (1 << 20)
 
@@ -41,7 +47,10 @@ def main() -> None:
     app = web.Application()
     app.router.add_get("/{prefix:.*}/servers", servers)
     app.router.add_get("/{prefix:.*}/file", file)
-    web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None, backlog=4096)
+    context = PeerTLS(*sys.argv[2:5]).server_context() if len(sys.argv) == 5 else None
+    web.run_app(
+        app, host="127.0.0.1", port=int(sys.argv[1]), ssl_context=context, print=None, access_log=None, backlog=4096
+    )
 
 
 if __name__ == "__main__":

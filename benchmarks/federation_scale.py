@@ -20,14 +20,14 @@ same run:
 - the answer's header bytes, the interposer's RSS after the requests, its
   /metrics size, and the strict answer (no preference) for comparison.
 
-With --tls, the DCs are reached as the overlay deploys them: over mutual TLS
-(a CA made for the run, the entry's certificate, the stand-ins' peer ports
-requiring a client certificate), and the client's own fan-out, the
-baseline, speaks TLS to them too.
+The DCs are reached as the overlay deploys them: over mutual TLS (a CA made
+for the run, the entry's certificate, the stand-ins' peer ports requiring a
+client certificate, each presenting its own DC's), and the client's own
+fan-out, the baseline, speaks TLS to them too.
 
 Everything stops by itself: bounded request counts, the DROP rule removed on
 exit, the processes terminated. Needs root (iptables).
-Usage: benchmarks/federation_scale.py [--sizes 10,100,1000] [--requests 100] [--tls]
+Usage: benchmarks/federation_scale.py [--sizes 10,100,1000] [--requests 100]
 """
 
 from __future__ import annotations
@@ -99,7 +99,7 @@ def blackholed():
 class Edge:
     """N locations: the entry, healthy DCs, cut-off DCs and one hung DC."""
 
-    def __init__(self, size: int, workdir: Path, procs: Processes, tls: bool = False):
+    def __init__(self, size: int, workdir: Path, procs: Processes):
         self.size = size
         cut = size // 10
         self.names = [f"dc{index:04d}" for index in range(size)]
@@ -111,11 +111,15 @@ class Edge:
         ports = distinct_ports(len(served) + len(self.cut) + 2)
         self.ports = dict(zip(served, ports, strict=False))
         holes = dict(zip(self.cut, ports[len(served) : len(served) + len(self.cut)], strict=True))
-        self.tls = peer_tls(workdir / f"pki-{size}", served) if tls else None
-        standins = {"ports": list(self.ports.values()), "hung": [self.ports[self.hung]]}
-        if self.tls:  # the entry's own compute stays plain HTTP, as a Kolla internal endpoint
-            by_port = {str(self.ports[name]): files for name, files in self.tls["dcs"].items()}
-            standins.update(tls=by_port, plain=[self.ports[self.entry]])
+        self.tls = peer_tls(workdir / f"pki-{size}", served)
+        by_port = {str(self.ports[name]): files for name, files in self.tls["dcs"].items()}
+        # The entry's own compute stays plain HTTP, as a Kolla internal endpoint.
+        standins = {
+            "ports": list(self.ports.values()),
+            "hung": [self.ports[self.hung]],
+            "tls": by_port,
+            "plain": [self.ports[self.entry]],
+        }
         spec = workdir / f"standins-{size}.json"
         spec.write_text(json.dumps(standins))
         # The stand-in binds its ports in order: the last one listening means all are.
@@ -126,9 +130,7 @@ class Edge:
                 locations[name] = {"services": {"compute": f"http://127.0.0.1:{self.ports[name]}/compute"}}
                 continue
             address = f"{BLACKHOLE}:{holes[name]}" if name in self.cut else f"127.0.0.1:{self.ports[name]}"
-            locations[name] = {"interposer": f"http://{address}", "services": ["nova"]}
-            if tls:
-                locations[name]["peer"] = f"https://{address}"
+            locations[name] = {"interposer": f"http://{address}", "peer": f"https://{address}", "services": ["nova"]}
         self.interposer_port = ports[-1]
         catalog = workdir / f"catalog-{size}.yml"
         catalog.write_text(yaml.safe_dump({"locations": locations}))
@@ -143,11 +145,8 @@ class Edge:
                     "connect_timeout": CONNECT_TIMEOUT,
                     "fanout_deadline": DEADLINE,
                     "backoff": {"initial": 30, "max": 120},
-                    **(
-                        {"tls": self.tls["entry"], "peer_listen": {"host": "127.0.0.1", "port": ports[-2]}}
-                        if tls
-                        else {}
-                    ),
+                    "tls": self.tls["entry"],
+                    "peer_listen": {"host": "127.0.0.1", "port": ports[-2]},
                 }
             )
         )
@@ -163,18 +162,16 @@ class Edge:
 
     def straight_urls(self) -> list[tuple[str, str | None]]:
         """What a client that knew which DCs answer would ask them itself: each
-        URL, and with --tls the name its certificate must have (as the interposer checks)."""
+        URL, and the name its certificate must have (as the interposer checks)."""
         urls = []
         for name in self.healthy:
-            peer = self.tls and name != self.entry
+            peer = name != self.entry
             url = f"{'https' if peer else 'http'}://127.0.0.1:{self.ports[name]}/compute/v2.1/servers"
             urls.append((url, certificate_name(name) if peer else None))
         return urls
 
     def client_ssl(self):
-        """The client's own fan-out, with --tls: the entry's certificate, as the interposer speaks."""
-        if not self.tls:
-            return True
+        """The client's own fan-out: the entry's certificate, as the interposer speaks."""
         return PeerTLS(**self.tls["entry"]).client_context()
 
 
@@ -267,13 +264,12 @@ async def main_async(args) -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # inherited by the interposer
     print(f"'*' over N simulated DCs through one real interposer; connect timeout {CONNECT_TIMEOUT:g} s,")
     print(f"fan-out deadline {DEADLINE:g} s, with Prefer: oid-reachable (the reachable part)")
-    if args.tls:
-        print("DCs reached over mutual TLS (the interposer's and the client's own fan-out alike)")
+    print("DCs reached over mutual TLS (the interposer's and the client's own fan-out alike)")
     procs = Processes()
     with tempfile.TemporaryDirectory() as tmp, blackholed():
         try:
             for size in args.sizes:
-                edge = Edge(size, Path(tmp), procs, tls=args.tls)
+                edge = Edge(size, Path(tmp), procs)
                 await bench_size(edge, args.requests)
                 procs.stop_all()
         finally:
@@ -284,7 +280,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="10,100,1000", help="numbers of DCs, comma-separated")
     parser.add_argument("--requests", type=int, default=100, help="requests after the first, per size")
-    parser.add_argument("--tls", action="store_true", help="DCs reached over mutual TLS, as the overlay deploys them")
     args = parser.parse_args()
     args.sizes = [int(size) for size in args.sizes.split(",") if size]
     if any(size < 10 for size in args.sizes):

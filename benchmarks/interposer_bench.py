@@ -12,7 +12,9 @@
    the interposer's peak RSS, for each size.
 
 Servers run as separate processes; everything stops by itself (bounded
-request counts, timeouts, the DROP rule removed on exit).
+request counts, timeouts, the DROP rule removed on exit). The simulated DCs
+are reached as the overlay deploys them, over mutual TLS (a CA made for the
+run; the client's own fan-out, the baseline, speaks TLS to them too).
 Usage: benchmarks/interposer_bench.py [--quick] [--sizes 100M,1G,4G]
 """
 
@@ -35,9 +37,15 @@ import aiohttp
 import yaml
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+from oid.interposer.trust import PeerTLS, certificate_name  # noqa: E402
+from tests.support.pki import Authority  # noqa: E402
+
 PYTHON = sys.executable
+# The entry's own secret (for its own DC's services; never sent to another DC).
 SECRET = "benchmark-federation-secret-000"
 BLACKHOLE = "127.0.0.2"
+TLS_KEYS = ("ca_file", "cert_file", "key_file")
 
 
 def free_port() -> int:
@@ -76,10 +84,30 @@ class Processes:
         self.procs.clear()
 
 
-def backend(procs: Processes) -> int:
+def backend(procs: Processes, tls: dict | None = None) -> int:
+    """A stand-in API; with ``tls`` (ca_file, cert_file, key_file), a peer port."""
     port = free_port()
-    procs.start([PYTHON, str(HERE / "backend.py"), str(port)], port)
+    procs.start([PYTHON, str(HERE / "backend.py"), str(port), *(tls[key] for key in TLS_KEYS if tls)], port)
     return port
+
+
+class Peers:
+    """Mutual TLS for a run: a CA, the entry's certificate, and one for a stand-in
+    that serves the simulated DCs ``names`` (it names each, as the entry checks)."""
+
+    def __init__(self, workdir: Path, names: list[str]):
+        directory = workdir / f"pki-{len(names)}-{free_port()}"
+        authority = Authority.create(directory)
+        self.entry = authority.issue(directory, "Entry")
+        self.standin = authority.issue(directory, "standin", names=[certificate_name(name) for name in names])
+        self.first_name = certificate_name(names[0])
+
+    def files(self, tls) -> dict:
+        return {key: getattr(tls, key) for key in TLS_KEYS}
+
+    def entry_settings(self) -> dict:
+        """The entry interposer's configuration keys for mutual TLS."""
+        return {"tls": self.files(self.entry), "peer_listen": {"host": "127.0.0.1", "port": free_port()}}
 
 
 def interposer(procs: Processes, workdir: Path, locations: dict, here: str = "Entry", **settings) -> tuple:
@@ -175,14 +203,16 @@ async def bench_latency(procs, workdir, count):
         print(" (haproxy not installed)")
 
 
-async def fanned_out(url: str, width: int, rounds: int) -> list[float]:
-    """The client itself sends ``width`` requests at once, ``rounds`` times: what
-    the simulated DCs cost without the interposer (they share this machine's cores)."""
+async def fanned_out(url: str, width: int, rounds: int, peers: Peers) -> list[float]:
+    """The client itself sends ``width`` requests at once, ``rounds`` times, with
+    the entry's certificate: what the simulated DCs cost without the interposer
+    (they share this machine's cores)."""
     samples = []
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+    context = PeerTLS(**peers.files(peers.entry)).client_context()
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0, ssl=context)) as session:
 
         async def one():
-            async with session.get(url) as response:
+            async with session.get(url, server_hostname=peers.first_name) as response:
                 await response.read()
                 assert response.status == 200, response.status
 
@@ -194,22 +224,23 @@ async def fanned_out(url: str, width: int, rounds: int) -> list[float]:
 
 
 async def bench_fanout(procs, workdir, widths, rounds):
-    api = backend(procs)
     print(f"\n2. '&' over N simulated locations, each answering after 50 ms (median of {rounds})")
-    print("   straight: the client sends the N requests at once to the simulated DCs itself")
+    print("   straight: the client sends the N requests at once to the simulated DCs itself (TLS too)")
     base = None
     for width in widths:
         names = [f"dc{i:03d}" for i in range(width)]
-        # Every simulated DC's interposer URL is the backend: a remote hop answering after 50 ms.
-        locations = {"Entry": {"services": ["nova"]}}
-        locations.update({n: {"interposer": f"http://127.0.0.1:{api}", "services": ["nova"]} for n in names})
-        entry, proc = interposer(procs, workdir, locations)
+        # Every simulated DC's interposer is one stand-in's peer port: a remote hop answering after 50 ms.
+        peers = Peers(workdir, names)
+        api = backend(procs, peers.files(peers.standin))
+        simulated = {"interposer": f"http://127.0.0.1:{api}", "peer": f"https://127.0.0.1:{api}", "services": ["nova"]}
+        locations = {"Entry": {"services": ["nova"]}, **{name: simulated for name in names}}
+        entry, proc = interposer(procs, workdir, locations, **peers.entry_settings())
         scope = "{nova: " + "&".join(names) + "}"
         url = f"http://127.0.0.1:{entry}/compute/v2.1/servers?delay=0.05"
         await latencies(url, 2, headers={"X-Scope": scope})
         median = statistics.median(await latencies(url, rounds, headers={"X-Scope": scope}))
         straight = statistics.median(
-            await fanned_out(f"http://127.0.0.1:{api}/compute/v2.1/servers?delay=0.05", width, rounds)
+            await fanned_out(f"https://127.0.0.1:{api}/compute/v2.1/servers?delay=0.05", width, rounds, peers)
         )
         base = base or median
         print(
@@ -231,14 +262,20 @@ def blackholed(port: int):
 
 
 async def bench_fallback(procs, workdir, rounds):
-    api = backend(procs)
+    peers = Peers(workdir, ["Denver", "Paris"])
+    api = backend(procs, peers.files(peers.standin))
     hole = free_port()
     locations = {
         "Entry": {"services": ["nova"]},
-        "Denver": {"interposer": f"http://{BLACKHOLE}:{hole}", "services": ["nova"], "connect_timeout": 1.0},
-        "Paris": {"interposer": f"http://127.0.0.1:{api}", "services": ["nova"]},
+        "Denver": {
+            "interposer": f"http://{BLACKHOLE}:{hole}",
+            "peer": f"https://{BLACKHOLE}:{hole}",
+            "services": ["nova"],
+            "connect_timeout": 1.0,
+        },
+        "Paris": {"interposer": f"http://127.0.0.1:{api}", "peer": f"https://127.0.0.1:{api}", "services": ["nova"]},
     }
-    entry, _ = interposer(procs, workdir, locations, backoff={"initial": 60, "max": 300})
+    entry, _ = interposer(procs, workdir, locations, backoff={"initial": 60, "max": 300}, **peers.entry_settings())
     url = f"http://127.0.0.1:{entry}/compute/v2.1/servers"
     print("\n3. '|' whose first location is blackholed (connect timeout 1 s)")
     if os.geteuid() != 0 or not shutil.which("iptables"):
@@ -257,7 +294,7 @@ async def bench_fallback(procs, workdir, rounds):
             direct_samples += await latencies(url, rounds // 5, headers=straight)
     direct, following = statistics.median(direct_samples), statistics.median(following_samples)
     print(f"   Paris directly          {direct * 1e3:8.3f} ms   1.00x")
-    print(f"   first request           {first * 1e3:8.1f} ms   {first / direct:.0f}x (one connect timeout)")
+    print(f"   first request           {first * 1e3:8.1f} ms   {first / direct:.0f}x (one connect budget: TCP and TLS)")
     print(f"   following (median)      {following * 1e3:8.3f} ms   {following / direct:.2f}x")
     print(f"   first {rounds // 5} after it   {first_batch * 1e3:8.3f} ms   {first_batch / direct:.2f}x (their median)")
 

@@ -29,8 +29,9 @@ from oid.scope import normalize, parse_canonical
 # The wire format (DESIGN.md 2): the scope in X-Scope, or on the token.
 SCOPE_HEADER = "X-Scope"
 TOKEN_SCOPE_SEPARATOR = "!SCOPE!"
-# Internal headers: only an interposer holding the federation secret may set
-# them; a client's are dropped at the entry.
+# Internal headers: only a peer interposer (its certificate) or, towards its
+# own DC's services, an interposer holding that DC's secret may set them; a
+# client's are dropped at the entry.
 AUTH_HEADER = "X-Oid-Auth"
 HOP_HEADER = "X-Oid-Hop"
 ORIGIN_HEADER = "X-Oid-Origin"
@@ -104,7 +105,8 @@ def split_service(path: str) -> tuple[str, str]:
 def entry_scope(text: str | None, catalog, here: str, service: str, method: str, trusted: bool):
     """The scope of a request, as it enters at ``here`` for ``service``.
 
-    From a peer (``trusted``: it holds the federation secret) the scope is
+    From a peer (``trusted``: a peer interposer, or this DC's own for its
+    services, which hold this DC's secret) the scope is
     canonical already and is only parsed. Otherwise it is normalized against
     the catalog (omitted services get ``here``, or follow the service the
     policy binds them to) and checked against the collaboration policy for

@@ -27,6 +27,7 @@ from tests.support import keystone as ks
 from tests.support.glance import Glance
 from tests.support.identity import SECRET, SERVICE_PASSWORD, admin, register_endpoint, service_account
 from tests.support.keystone import TOP
+from tests.support.pki import LoopbackPeers, serve
 
 pytestmark = pytest.mark.skipif(ks.available() is not None, reason=str(ks.available()))
 NAMES = ("Berlin", "Denver")
@@ -78,13 +79,30 @@ def dcs(tmp_path_factory):
 
 
 @pytest.fixture
-async def interposers(dcs, aiohttp_server):
+async def interposers(dcs, tmp_path):
+    """Each DC's interposer, with the secret its Glance's filters have; the
+    interposers know each other by their certificates (mutual TLS)."""
     workdir, ports, _, _ = dcs
+    peers = LoopbackPeers(tmp_path / "pki", NAMES)
+    catalog = yaml.safe_load((workdir / "catalog.yml").read_text())
     for name in NAMES:
-        settings = Settings(name, str(workdir / "catalog.yml"), port=ports[name], federation_secret=SECRET)
-        await aiohttp_server(
-            build_app(settings, Routes(Catalog.from_file(settings.catalog_file), name)), port=ports[name]
+        catalog["locations"][name]["peer"] = peers.url(name)
+    (tmp_path / "catalog.yml").write_text(yaml.safe_dump(catalog))
+    runners = []
+    for name in NAMES:
+        settings = Settings(
+            name,
+            str(tmp_path / "catalog.yml"),
+            host="127.0.0.1",
+            port=ports[name],
+            federation_secret=SECRET,
+            peer_tls=peers.tls[name],
         )
+        app = build_app(settings, Routes(Catalog.from_file(settings.catalog_file), name))
+        runners.append(await serve(app, settings))
+    yield
+    for runner in runners:
+        await runner.cleanup()
 
 
 def berlin_admin(dcs, scope=None):

@@ -3,6 +3,8 @@
 Each location (Berlin, Denver, Paris) gets an interposer and, standing for
 its OpenStack APIs, small aiohttp backends that record what they received and
 answer like the APIs do (lists under one key, links, version documents).
+The interposers know each other by their certificates (mutual TLS on their
+peer ports, as the overlay deploys them); each DC has its own secret.
 """
 
 from __future__ import annotations
@@ -23,10 +25,10 @@ from yarl import URL
 from oid.interposer.app import build_app
 from oid.interposer.config import Routes, Settings
 from oid.scope import Catalog
+from tests.support.pki import LoopbackPeers, serve
 from tests.support.ports import free_port
 from tests.support.two_keystones import interposers, keystones  # noqa: F401 (fixtures of test_keystone.py)
 
-SECRET = "test-federation-secret-0123456789"
 TOKEN = "gAAAA-token"
 LOCATIONS = ("Berlin", "Denver", "Paris")
 
@@ -257,17 +259,21 @@ class Backend:
         return await send_bytes(request, web.StreamResponse(headers={"Content-Type": "application/octet-stream"}), size)
 
 
-class Federation:
-    secret = SECRET
+def own_secret(name: str) -> str:
+    """What a DC's interposer gives its own services (and no one else)."""
+    return f"{name}-own-secret-0123456789"
 
+
+class Federation:
     def __init__(self, tmp_path):
         self.tmp_path = tmp_path
         self.backends = {name: Backend(name, port=free_port()) for name in LOCATIONS}
         self.ports = {name: free_port() for name in LOCATIONS}
+        self.peers = LoopbackPeers(tmp_path / "pki", LOCATIONS)
         self.catalog_file = tmp_path / "catalog.yml"
         self.write_catalog()
         self.apps = {}
-        self.servers = {}  # the interposers' test servers, to kill one and start it again
+        self.runners = {}  # each interposer's, to stop one (and start it again)
 
     def catalog_data(self, extra_locations=()):
         data = {"locations": {}}
@@ -275,6 +281,7 @@ class Federation:
             backend = self.backends.get(name)
             data["locations"][name] = {
                 "interposer": f"http://127.0.0.1:{self.ports.get(name, 9)}",
+                "peer": self.peers.url(name) if name in self.peers.tls else "https://127.0.0.1:9",
                 "services": {
                     "compute": backend.url if backend else None,
                     "image": backend.url if backend else None,
@@ -292,8 +299,10 @@ class Federation:
         return Settings(
             location=name,
             catalog_file=str(self.catalog_file),
+            host="127.0.0.1",
             port=self.ports[name],
-            federation_secret=SECRET,
+            federation_secret=own_secret(name),
+            peer_tls=self.peers.tls[name],
             connect_timeout=0.5,
             read_timeout=overrides.pop("read_timeout", 5.0),
             backoff_initial=overrides.pop("backoff_initial", 30.0),
@@ -303,6 +312,25 @@ class Federation:
     def url(self, name="Berlin") -> str:
         return f"http://127.0.0.1:{self.ports[name]}"
 
+    async def start(self, name: str) -> None:
+        """``name``'s interposer, on its plain and peer ports."""
+        settings = self.settings(name)
+        self.apps[name] = build_app(settings, Routes(Catalog.from_file(str(self.catalog_file)), name))
+        self.runners[name] = await serve(self.apps[name], settings)
+
+    async def stop(self, name: str) -> None:
+        await self.runners.pop(name).cleanup()
+
+    async def as_peer(self, sender, method, path, receiver="Berlin", headers=None, **kwargs):
+        """A request to ``receiver``'s peer port as ``sender``'s interposer (its
+        certificate): (status, headers, body, JSON when it is)."""
+        status, answer_headers, body = await self.peers.send(sender, receiver, method, path, headers, **kwargs)
+        try:
+            body = json.loads(body)
+        except ValueError:
+            pass
+        return status, answer_headers, body
+
 
 @pytest.fixture
 async def federation(tmp_path, aiohttp_server):
@@ -310,11 +338,10 @@ async def federation(tmp_path, aiohttp_server):
     for backend in fed.backends.values():
         await aiohttp_server(backend.app(), port=backend.port)
     for name in LOCATIONS:
-        settings = fed.settings(name)
-        app = build_app(settings, Routes(Catalog.from_file(str(fed.catalog_file)), name))
-        fed.apps[name] = app
-        fed.servers[name] = await aiohttp_server(app, port=fed.ports[name])
-    return fed
+        await fed.start(name)
+    yield fed
+    for name in list(fed.runners):
+        await fed.stop(name)
 
 
 async def call(fed, method, path, scope=None, entry="Berlin", headers=None, **kwargs):

@@ -68,7 +68,7 @@ async def test_the_reachable_part_of_nothing_is_a_failure(federation):
 
 async def test_the_reachable_part_of_an_answer_without_body_still_names_the_missing(federation):
     """A 204 cannot carry the missing locations: the answer becomes a 200 that does."""
-    federation.apps["Berlin"][INTERPOSER].routes.catalog.sites["Paris"].extra["interposer"] = "http://127.0.0.1:9"
+    federation.apps["Berlin"][INTERPOSER].routes.catalog.sites["Paris"].extra["peer"] = "https://127.0.0.1:9"
     status, _, body = await call(
         federation, "DELETE", "/compute/v2.1/echo", scope="{nova: Berlin&Denver&Paris}", headers=REACHABLE
     )

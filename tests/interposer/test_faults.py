@@ -25,7 +25,7 @@ from prometheus_client import REGISTRY
 
 from oid.interposer.app import INTERPOSER
 from oid.interposer.health import CLOSED
-from tests.interposer.conftest import SECRET, TOKEN, call
+from tests.interposer.conftest import TOKEN, call, own_secret
 
 HEALTHY_WITHIN = 20  # seconds: a started interposer answers /healthz, a healed breaker closes
 
@@ -61,7 +61,8 @@ class PeerProcess:
                     "location": name,
                     "catalog": str(fed.catalog_file),
                     "listen": {"host": "127.0.0.1", "port": fed.ports[name]},
-                    "federation_secret": SECRET,
+                    "federation_secret": own_secret(name),
+                    **fed.peers.files(name),
                     "connect_timeout": 0.5,
                     "read_timeout": 10,
                 }
@@ -97,7 +98,7 @@ class PeerProcess:
 
 @pytest.fixture
 async def denver_process(federation, tmp_path):
-    await federation.servers["Denver"].close()  # the in-process Denver gives its port to the process
+    await federation.stop("Denver")  # the in-process Denver gives its ports to the process
     peer = PeerProcess(federation, "Denver", tmp_path)
     await peer.start()
     yield peer

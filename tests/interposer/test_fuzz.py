@@ -22,7 +22,8 @@ from oid.entry import BadPath, normalize_path
 from oid.interposer.app import INTERPOSER, build_app
 from oid.interposer.config import Routes
 from oid.scope import Catalog
-from tests.interposer.conftest import LOCATIONS, SECRET, Federation
+from tests.interposer.conftest import LOCATIONS, Federation, own_secret
+from tests.support.pki import serve
 
 SEGMENT_ALPHABET = "abcmpotuAZ0234569-._~%eEfF/!$&'()*+,;=:@"
 
@@ -66,9 +67,9 @@ class ThreadedFederation:
             await self._serve(backend.app(), backend.port)
         for name in LOCATIONS:
             routes = Routes(Catalog.from_file(str(self.fed.catalog_file)), name)
-            app = build_app(self.fed.settings(name), routes)
-            self.fed.apps[name] = app
-            await self._serve(app, self.fed.ports[name])
+            settings = self.fed.settings(name)
+            self.fed.apps[name] = build_app(settings, routes)
+            self.runners.append(await serve(self.fed.apps[name], settings))
 
     async def _serve(self, app: web.Application, port: int):
         runner = web.AppRunner(app, handler_cancellation=True)
@@ -90,8 +91,15 @@ class ThreadedFederation:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(10)
 
-    def request(self, method, path, headers, body=None):
-        connection = http.client.HTTPConnection("127.0.0.1", self.fed.ports["Berlin"], timeout=20)
+    def request(self, method, path, headers, body=None, as_peer=False):
+        """To Berlin's plain port as a client, or (``as_peer``) to its peer port as Denver's interposer."""
+        if as_peer:
+            context = self.fed.peers.tls["Denver"].client_context()
+            context.check_hostname = False  # Berlin's certificate names Berlin, not 127.0.0.1; the CA is checked
+            port = self.fed.peers.tls["Berlin"].port
+            connection = http.client.HTTPSConnection("127.0.0.1", port, timeout=20, context=context)
+        else:
+            connection = http.client.HTTPConnection("127.0.0.1", self.fed.ports["Berlin"], timeout=20)
         try:
             connection.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
             connection.putheader("Host", "berlin")
@@ -124,8 +132,10 @@ SCOPES = st.one_of(
     st.just("{nova: Berlin, neutron: Denver}"),
 )
 LATIN_1 = st.characters(min_codepoint=0x20, max_codepoint=0xFF, exclude_characters="\x7f")
-# Any header text, or the federation secret itself: a peer's requests are fuzzed too.
-HEADER_TEXT = st.one_of(st.text(alphabet=LATIN_1, max_size=40), st.just(SECRET), st.sampled_from(["4", "-1", "1e3"]))
+# Any header text, or a DC's own secret itself (a peer's requests are fuzzed too, on the peer port).
+HEADER_TEXT = st.one_of(
+    st.text(alphabet=LATIN_1, max_size=40), st.just(own_secret("Berlin")), st.sampled_from(["4", "-1", "1e3"])
+)
 INTERNAL = st.dictionaries(
     st.sampled_from(["X-Oid-Auth", "X-Oid-Hop", "X-Oid-Origin", "X-Oid-Outcomes", "X-Openstack-Request-Id"]),
     HEADER_TEXT,
@@ -145,13 +155,14 @@ INTERNAL = st.dictionaries(
     scope=SCOPES,
     internal=INTERNAL,
     body=st.binary(max_size=2048),
+    as_peer=st.booleans(),
 )
-def test_no_request_makes_a_500_or_takes_a_location_down(threaded, method, path, scope, internal, body):
+def test_no_request_makes_a_500_or_takes_a_location_down(threaded, method, path, scope, internal, body, as_peer):
     headers = {"X-Auth-Token": "t", **internal}
     if scope is not None:
         headers["X-Scope"] = scope
     headers = {key: value.encode("latin-1").decode("latin-1") for key, value in headers.items()}
-    status, answer_headers, answer = threaded.request(method, path, headers, body)
+    status, answer_headers, answer = threaded.request(method, path, headers, body, as_peer)
     assert (
         status < 500
         or status in (502, 503, 508)

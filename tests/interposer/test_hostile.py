@@ -25,7 +25,7 @@ from oid.interposer.app import INTERPOSER, QuietClientErrors
 from oid.interposer.body import MEMORY_BYTES, ClientGone, StreamedBody
 from oid.interposer.health import CLOSED, HALF_OPEN, OPEN, Health
 from oid.scope import Catalog, Location, normalize
-from tests.interposer.conftest import TOKEN, call  # noqa: E402
+from tests.interposer.conftest import TOKEN, call, own_secret  # noqa: E402
 
 
 def breaker(fed, location, service="compute", entry="Berlin"):
@@ -59,7 +59,7 @@ async def test_finding_1_a_body_reaches_every_location_byte_for_byte(federation,
 async def test_finding_1_a_body_is_replayed_to_the_next_alternative(federation):
     federation.backends["Denver"].status = 503
     federation.write_catalog()
-    federation.apps["Berlin"][INTERPOSER].routes.catalog.sites["Denver"].extra["interposer"] = "http://127.0.0.1:9"
+    federation.apps["Berlin"][INTERPOSER].routes.catalog.sites["Denver"].extra["peer"] = "https://127.0.0.1:9"
     data = os.urandom(MEMORY_BYTES * 2 + 1)
     status, headers, _ = await call(federation, "PUT", "/compute/v2.1/echo", scope="{nova: Denver|Paris}", data=data)
     assert status == 200 and headers["X-Oid-Outcomes"] == "Denver=failed,Paris=ok"
@@ -216,12 +216,17 @@ async def test_finding_8_hostile_internal_headers_are_refused_cleanly(federation
         headers = {"X-Auth-Token": TOKEN, "X-Oid-Auth": "clé-ünïcode-not-ascii"}
         async with session.get(url, headers=headers) as response:
             assert response.status == 200  # not a peer: the header is dropped
-        headers = {"X-Auth-Token": TOKEN, "X-Oid-Auth": federation.secret, "X-Oid-Hop": "two"}
+        # This DC's own secret (its API services have it) makes no one a peer.
+        headers = {"X-Auth-Token": TOKEN, "X-Oid-Auth": own_secret("Berlin"), "X-Oid-Hop": "two"}
         async with session.get(url, headers=headers) as response:
-            assert response.status == 400 and "X-Oid-Hop" in (await response.json())["error"]["message"]
-        headers = {"X-Auth-Token": TOKEN, "X-Oid-Auth": federation.secret, "X-Oid-Origin": "Atlantis"}
-        async with session.get(url, headers=headers) as response:
-            assert response.status == 400
+            assert response.status == 200
+    # A peer (Denver's certificate) is held to the header's form.
+    headers = {"X-Auth-Token": TOKEN, "X-Oid-Hop": "two"}
+    status, _, body = await federation.as_peer("Denver", "GET", "/compute/v2.1/servers", headers=headers)
+    assert status == 400 and "X-Oid-Hop" in body["error"]["message"]
+    headers = {"X-Auth-Token": TOKEN, "X-Oid-Origin": "Atlantis"}
+    status, _, body = await federation.as_peer("Denver", "GET", "/compute/v2.1/servers", headers=headers)
+    assert status == 403 and "speaks for itself only" in body["error"]["message"]
 
 
 # -- 10. a hostile scope costs its parse once ------------------------------------
@@ -354,12 +359,12 @@ async def test_finding_13_breakers_close_by_background_probes(federation):
     no user request (the prober), and the next request goes there."""
     interposer = federation.apps["Berlin"][INTERPOSER]
     interposer.health.initial = 0.2
-    interposer.routes.catalog.sites["Denver"].extra["interposer"] = "http://127.0.0.1:9"
+    interposer.routes.catalog.sites["Denver"].extra["peer"] = "https://127.0.0.1:9"
     await call(federation, "GET", "/compute/v2.1/servers", scope="{nova: Denver}")
     assert breaker(federation, "Denver") == OPEN
     status, _, body = await call(federation, "GET", "/compute/v2.1/servers", scope="{nova: Denver|Paris}")
     assert status == 200 and body["servers"][0]["id"] == "Paris-1"
-    interposer.routes.catalog.sites["Denver"].extra["interposer"] = federation.url("Denver")
+    interposer.routes.catalog.sites["Denver"].extra["peer"] = federation.peers.url("Denver")
     seen = len(federation.backends["Denver"].seen)
     for _ in range(50):
         if breaker(federation, "Denver") == CLOSED:
@@ -494,7 +499,7 @@ async def test_finding_19_or_does_not_resend_a_post_that_reached_a_location(fede
 
 
 async def test_finding_19_a_post_goes_to_the_next_alternative_when_it_never_left(federation):
-    federation.apps["Berlin"][INTERPOSER].routes.catalog.sites["Denver"].extra["interposer"] = "http://127.0.0.1:9"
+    federation.apps["Berlin"][INTERPOSER].routes.catalog.sites["Denver"].extra["peer"] = "https://127.0.0.1:9"
     status, headers, _ = await call(federation, "POST", "/compute/v2.1/echo", scope="{nova: Denver|Paris}", data=b"b")
     assert status == 200 and headers["X-Oid-Outcomes"] == "Denver=failed,Paris=ok"
 
@@ -517,8 +522,8 @@ async def test_finding_19_a_post_goes_on_when_the_connect_timed_out(federation):
             break
     try:
         host, port = blackhole.getsockname()
-        url = f"http://{host}:{port}"
-        federation.apps["Berlin"][INTERPOSER].routes.catalog.sites["Denver"].extra["interposer"] = url
+        url = f"https://{host}:{port}"
+        federation.apps["Berlin"][INTERPOSER].routes.catalog.sites["Denver"].extra["peer"] = url
         status, headers, body = await call(
             federation, "POST", "/compute/v2.1/echo", scope="{nova: Denver|Paris}", data=b"b"
         )
@@ -539,7 +544,7 @@ async def test_finding_19_links_point_at_the_catalog_url_whatever_the_host_heade
 
 async def test_finding_19_errors_do_not_show_internal_endpoints(federation):
     interposer = federation.apps["Berlin"][INTERPOSER]
-    interposer.routes.catalog.sites["Denver"].extra["interposer"] = "http://127.0.0.1:9"
+    interposer.routes.catalog.sites["Denver"].extra["peer"] = "https://127.0.0.1:9"
     for scope in ("{nova: Denver}", "{nova: Berlin&Denver}"):
         interposer.health.succeeded(("Denver", "compute"))
         _, _, body = await call(federation, "GET", "/compute/v2.1/servers", scope=scope)
@@ -568,10 +573,10 @@ async def test_file_descriptors_stay_flat_under_aborts_and_failures(federation):
 
 
 async def test_a_peers_scope_with_a_star_left_in_it_is_a_400(federation):
-    """Found by the fuzzer: a request with the secret is parsed as canonical, where
-    '*' has no place; it made a 500."""
-    headers = {"X-Oid-Auth": federation.secret, "X-Scope": '{"compute": "*"}'}
-    status, _, body = await call(federation, "GET", "/compute/v2.1/servers", headers=headers)
+    """Found by the fuzzer: a peer's scope is parsed as canonical, where '*' has
+    no place; it made a 500."""
+    headers = {"X-Scope": '{"compute": "*"}'}
+    status, _, body = await federation.as_peer("Denver", "GET", "/compute/v2.1/servers", headers=headers)
     assert status == 400 and "expanded" in body["error"]["message"]
 
 

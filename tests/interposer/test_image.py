@@ -12,11 +12,14 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.support.pki import Authority
+
 TOP = Path(__file__).resolve().parents[2]
 NETWORK = "oid-test-interposer"
 SUBNET = "10.251.0.0/24"
 ADDRESS = "10.251.0.10"
 CONTAINER = "oid-test-interposer"
+TLS_KEYS = ("ca_file", "cert_file", "key_file")
 
 pytestmark = pytest.mark.docker
 
@@ -40,13 +43,27 @@ def container(image, tmp_path):
     catalog = {
         "locations": {
             "Berlin": {"interposer": f"http://{ADDRESS}:8790", "services": {"compute": "http://10.251.0.99:8774"}},
-            "Denver": {"interposer": "http://10.251.0.11:8790", "services": ["nova"]},
+            "Denver": {
+                "interposer": "http://10.251.0.11:8790",
+                "peer": "https://10.251.0.11:8791",
+                "services": ["nova"],
+            },
         }
     }
     (config_dir / "catalog.yml").write_text(yaml.safe_dump(catalog))
-    (config_dir / "interposer.yml").write_text(
-        yaml.safe_dump({"location": "Berlin", "catalog": "catalog.yml", "federation_secret": "s" * 32})
-    )
+    # Berlin's certificate: interposers know each other by theirs (mutual TLS).
+    ca = Authority.create(config_dir / "tls")
+    tls = ca.issue(config_dir / "tls", "Berlin")
+    for path in (config_dir / "tls").iterdir():
+        path.chmod(0o644)  # read by the container's user from a read-only mount
+    config = {
+        "location": "Berlin",
+        "catalog": "catalog.yml",
+        "federation_secret": "s" * 32,
+        "peer_listen": {"port": 8791},
+        "tls": {key: str(Path(getattr(tls, key)).relative_to(config_dir)) for key in TLS_KEYS},
+    }
+    (config_dir / "interposer.yml").write_text(yaml.safe_dump(config))
     run("docker", "rm", "-f", CONTAINER, check=False)
     run("docker", "network", "rm", NETWORK, check=False)
     run("docker", "network", "create", "--subnet", SUBNET, NETWORK)
@@ -87,7 +104,11 @@ def test_container_serves_becomes_healthy_reloads_and_stops_cleanly(container):
     assert get("/oid/v1/scope", {"X-Scope": "{nova: *}"})["scope"]["compute"] == "Berlin&Denver"
 
     catalog = yaml.safe_load((container / "catalog.yml").read_text())
-    catalog["locations"]["Paris"] = {"interposer": "http://10.251.0.12:8790", "services": ["nova"]}
+    catalog["locations"]["Paris"] = {
+        "interposer": "http://10.251.0.12:8790",
+        "peer": "https://10.251.0.12:8791",
+        "services": ["nova"],
+    }
     (container / "catalog.yml").write_text(yaml.safe_dump(catalog))
     run("docker", "kill", "--signal", "HUP", CONTAINER)
     deadline = time.monotonic() + 20

@@ -162,7 +162,7 @@ async def test_cut_off_location_is_skipped_after_the_first_failure(federation):
     # Denver's interposer stops answering: its port refuses connections.
     federation.write_catalog()
     interposer = federation.apps["Berlin"][INTERPOSER]
-    interposer.routes.catalog.sites["Denver"].extra["interposer"] = "http://127.0.0.1:9"
+    interposer.routes.catalog.sites["Denver"].extra["peer"] = "https://127.0.0.1:9"
     status, headers, _ = await call(federation, "GET", "/compute/v2.1/servers", scope="{nova: Denver|Paris}")
     assert status == 200 and headers["X-Oid-Outcomes"] == "Denver=failed,Paris=ok"
     assert interposer.health.state(("Denver", "compute")) == 1  # open
@@ -220,13 +220,8 @@ async def test_client_supplied_internal_headers_are_stripped(federation):
 
 
 async def test_forwarding_loop_is_stopped(federation):
-    status, _, body = await call(
-        federation,
-        "GET",
-        "/compute/v2.1/servers",
-        scope='{"compute":"Denver"}',
-        headers={"X-Oid-Auth": federation.secret, "X-Oid-Hop": "4"},
-    )
+    headers = {"X-Scope": '{"compute":"Denver"}', "X-Oid-Hop": "4"}
+    status, _, body = await federation.as_peer("Paris", "GET", "/compute/v2.1/servers", headers=headers)
     assert status == 508 and "forwarding loop" in body["error"]["message"]
 
 
@@ -245,7 +240,7 @@ async def test_version_documents_under_and_come_from_one_location_that_answers(f
     request that follows reports it by name."""
     federation.backends["Denver"].status = 503
     federation.write_catalog()
-    federation.apps["Berlin"][INTERPOSER].routes.catalog.sites["Paris"].extra["interposer"] = "http://127.0.0.1:9"
+    federation.apps["Berlin"][INTERPOSER].routes.catalog.sites["Paris"].extra["peer"] = "https://127.0.0.1:9"
     for path in ("/compute/", "/compute/v2.1", "/compute/v2.1/"):
         status, headers, body = await call(federation, "GET", path, scope="{nova: Paris&Denver&Berlin}")
         assert status == 200 and headers["X-Oid-Outcomes"] == "Berlin=ok", path  # this DC first
@@ -322,9 +317,14 @@ async def test_catalog_reload_keeps_the_old_catalog_when_the_new_one_is_bad(fede
     await interposer.reload()
     assert interposer.routes.catalog.names == ["Berlin", "Denver", "Paris"]
     data = federation.catalog_data()
-    data["locations"]["Tokyo"] = {"interposer": "http://127.0.0.1:9", "services": ["nova"]}
     import yaml
 
+    # A new DC without its peer URL cannot be reached (peers speak mutual TLS only): refused too.
+    data["locations"]["Tokyo"] = {"interposer": "http://127.0.0.1:9", "services": ["nova"]}
+    federation.catalog_file.write_text(yaml.safe_dump(data))
+    await interposer.reload()
+    assert interposer.routes.catalog.names == ["Berlin", "Denver", "Paris"]
+    data["locations"]["Tokyo"]["peer"] = "https://127.0.0.1:9"
     federation.catalog_file.write_text(yaml.safe_dump(data))
     os.kill(os.getpid(), 0)  # the process is alive; reload() is what SIGHUP calls
     await interposer.reload()
@@ -340,7 +340,7 @@ async def test_no_scope_means_the_entry_dc(federation, scope):
 
 @pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("iptables"), reason="needs root and iptables")
 async def test_a_partition_on_a_pooled_connection_is_detected(federation, aiohttp_server):
-    """A link cut while a connection to Denver's interposer is pooled: no
+    """A link cut while a connection to Denver's interposer (its peer port) is pooled: no
     connect timeout happens, the request rides the open connection. The kernel
     fails it after unacked_timeout (not the long read timeout), and '|' falls
     back to Paris."""
@@ -353,8 +353,9 @@ async def test_a_partition_on_a_pooled_connection_is_detected(federation, aiohtt
     server = await aiohttp_server(app)
     entry = f"http://127.0.0.1:{server.port}/compute/v2.1/servers"
     headers = {"X-Auth-Token": TOKEN, "X-Scope": "{nova: Denver|Paris}"}
-    # Only packets to Denver's interposer port: everything else on loopback flows.
-    rule = ["OUTPUT", "-p", "tcp", "-d", "127.0.0.1", "--dport", str(federation.ports["Denver"]), "-j", "DROP"]
+    # Only packets to Denver's peer port: everything else on loopback flows.
+    denver = str(federation.peers.tls["Denver"].port)
+    rule = ["OUTPUT", "-p", "tcp", "-d", "127.0.0.1", "--dport", denver, "-j", "DROP"]
     timeout = aiohttp.ClientTimeout(total=30)
     async with aiohttp.ClientSession(timeout=timeout) as session:
         async with session.get(entry, headers=headers) as response:
@@ -416,9 +417,7 @@ async def test_a_scope_in_the_path_that_cannot_be_used_is_refused(federation, pa
 
 
 async def test_a_peer_never_sends_its_scope_in_the_path(federation):
-    status, _, body = await call(
-        federation, "GET", "/scope/nova:Denver/compute/v2.1/servers", headers={"X-Oid-Auth": federation.secret}
-    )
+    status, _, body = await federation.as_peer("Paris", "GET", "/scope/nova:Denver/compute/v2.1/servers")
     assert status == 400 and "a peer sends its scope in X-Scope" in body["error"]["message"]
 
 

@@ -35,7 +35,7 @@ async def test_status_lists_every_location_with_its_link_and_why_a_breaker_is_op
     assert all(link["answers"] == 0 and link["latency_ms"] is None for link in before["links"])
     # Denver answers; Paris's interposer is gone (its port refuses connections).
     federation.write_catalog()
-    federation.apps["Berlin"][INTERPOSER].routes.catalog.sites["Paris"].extra["interposer"] = "http://127.0.0.1:9"
+    federation.apps["Berlin"][INTERPOSER].routes.catalog.sites["Paris"].extra["peer"] = "https://127.0.0.1:9"
     for _ in range(3):
         await call(federation, "GET", "/compute/v2.1/servers", scope="{nova: Denver}")
     await call(federation, "GET", "/compute/v2.1/servers", scope="{nova: Paris|Berlin}")
@@ -55,7 +55,8 @@ async def test_oid_status_prints_the_federation_and_fails_when_something_is_not_
     assert any(line.split()[:2] == ["Berlin", "Denver"] and "ms" in line for line in out.splitlines()), out
     # Denver's interposer, as Berlin's catalog gives it, does not answer; Berlin's link to it breaks.
     federation.write_catalog()
-    federation.apps["Berlin"][INTERPOSER].routes.catalog.sites["Denver"].extra["interposer"] = "http://127.0.0.1:9"
+    denver = federation.apps["Berlin"][INTERPOSER].routes.catalog.sites["Denver"]
+    denver.extra["interposer"], denver.extra["peer"] = "http://127.0.0.1:9", "https://127.0.0.1:9"
     await call(federation, "GET", "/compute/v2.1/servers", scope="{nova: Denver|Paris}")
     code, out, err = await oid_status("--entry", federation.url("Berlin"))
     assert code == 1, out + err

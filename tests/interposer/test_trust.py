@@ -24,6 +24,7 @@ from yarl import URL
 from oid.entry import AUTH_HEADER, HOP_HEADER, ORIGIN_HEADER
 from oid.interposer.app import INTERPOSER, build_app, listeners
 from oid.interposer.config import ConfigError, Routes, Settings, load_settings
+from oid.scope import Catalog
 from tests.interposer.conftest import LOCATIONS, TOKEN, Backend, free_port
 from tests.support.pki import NOW, Authority
 
@@ -279,6 +280,30 @@ def test_a_catalog_without_peer_urls_is_refused_with_tls(tmp_path, fed_files):
     config.write_text(yaml.safe_dump(fed_files))
     with pytest.raises(ConfigError, match="'Denver' has no 'peer' URL"):
         Routes.load(load_settings(str(config)))
+
+
+def test_an_interposer_with_other_dcs_and_no_certificate_does_not_start(tmp_path, fed_files):
+    """No shared secret, no other way to be a peer: without 'tls' an interposer
+    whose catalog has other DCs refuses to start (and to reload into one)."""
+    config = tmp_path / "interposer.yml"
+    without_tls = {key: value for key, value in fed_files.items() if key not in ("tls", "peer_listen")}
+    config.write_text(yaml.safe_dump(without_tls))
+    settings = load_settings(str(config))
+    with pytest.raises(ConfigError, match=r"other DCs \(Denver, Paris\) and this interposer has no 'tls'"):
+        Routes.load(settings)
+    catalog = Routes(Catalog.from_file(settings.catalog_file), "Berlin")
+    with pytest.raises(ConfigError, match="mutual TLS only"):
+        build_app(settings, catalog)
+    checked = subprocess.run(
+        [sys.executable, "-m", "oid.cli", "interposer", "check-config", "--config", str(config)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert checked.returncode != 0 and "mutual TLS only" in checked.stderr, checked.stdout + checked.stderr
+    # A catalog of this DC alone has no peers: no certificate needed.
+    catalog_data = yaml.safe_load((tmp_path / "catalog.yml").read_text())
+    catalog_data["locations"] = {"Berlin": catalog_data["locations"]["Berlin"]}
+    (tmp_path / "catalog.yml").write_text(yaml.safe_dump(catalog_data))
+    assert Routes.load(settings).catalog.names == ["Berlin"]
 
 
 def test_an_unreadable_key_is_an_error_at_start(tmp_path, fed_files):

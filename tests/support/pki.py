@@ -3,16 +3,23 @@ tests (the overlay makes the real ones with community.crypto)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from dataclasses import dataclass
 from pathlib import Path
 
+import aiohttp
+from aiohttp import web
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from yarl import URL
 
+from oid.interposer.app import listeners
+from oid.interposer.config import Settings
 from oid.interposer.trust import PeerTLS, certificate_name
+from tests.support.ports import free_port
 
 NOW = datetime.datetime.now(datetime.UTC)
 DAY = datetime.timedelta(days=1)
@@ -77,3 +84,54 @@ class Authority:
             )
         )
         return PeerTLS(str(self.ca_file), str(cert_file), str(key_file))
+
+
+class LoopbackPeers:
+    """A federation's mutual TLS on loopback: a CA made here, and for each DC a
+    certificate naming it and a peer port (interposers know each other by
+    their certificates only; oid/interposer/trust.py)."""
+
+    def __init__(self, directory: Path, names=()):
+        self.directory = directory
+        self.ca = Authority.create(directory)
+        self.tls: dict[str, PeerTLS] = {}
+        for name in names:
+            self.add(name)
+
+    def add(self, name: str) -> PeerTLS:
+        issued = self.ca.issue(self.directory, name)
+        self.tls[name] = dataclasses.replace(issued, host="127.0.0.1", port=free_port())
+        return self.tls[name]
+
+    def url(self, name: str) -> str:
+        """The 'peer' URL of ``name`` in the catalog."""
+        return f"https://127.0.0.1:{self.tls[name].port}"
+
+    def files(self, name: str) -> dict:
+        """``tls`` and ``peer_listen`` of ``name``'s interposer configuration file."""
+        tls = self.tls[name]
+        return {
+            "tls": {"ca_file": tls.ca_file, "cert_file": tls.cert_file, "key_file": tls.key_file},
+            "peer_listen": {"host": tls.host, "port": tls.port},
+        }
+
+    async def send(self, sender: str, receiver: str, method: str, path: str, headers=None, **kwargs):
+        """A request to ``receiver``'s peer port as the interposer of ``sender``
+        (its certificate): (status, headers, body bytes)."""
+        url = URL(self.url(receiver) + path, encoded=True)
+        context = self.tls[sender].client_context()
+        async with aiohttp.ClientSession() as session:
+            async with session.request(
+                method, url, headers=headers or {}, ssl=context, server_hostname=certificate_name(receiver), **kwargs
+            ) as response:
+                return response.status, response.headers, await response.read()
+
+
+async def serve(app: web.Application, settings: Settings) -> web.AppRunner:
+    """An interposer's application on its own listeners (the plain port, and the
+    peer port with mutual TLS), as `oid interposer serve` runs it."""
+    runner = web.AppRunner(app, handler_cancellation=True)
+    await runner.setup()
+    for site in listeners(runner, settings):
+        await site.start()
+    return runner

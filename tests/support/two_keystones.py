@@ -11,8 +11,7 @@ from oid.interposer.app import build_app
 from oid.interposer.config import Routes, Settings
 from oid.scope import Catalog
 from tests.support import keystone as ks
-
-SECRET = "keystone-test-secret-0123456789"
+from tests.support.pki import LoopbackPeers, serve
 
 
 @pytest.fixture(scope="module")
@@ -34,21 +33,36 @@ def keystones(tmp_path_factory):
 
 
 @pytest.fixture
-async def interposers(keystones, tmp_path, aiohttp_server):
+async def interposers(keystones, tmp_path):
     # Each DC offers the usual services (a scope may name them, as the proof of
-    # concept's clients always do); only Keystone runs here.
+    # concept's clients always do); only Keystone runs here. The interposers
+    # know each other by their certificates (mutual TLS on their peer ports).
     services = {"compute": None, "image": None, "network": None, "placement": None}
+    peers = LoopbackPeers(tmp_path / "pki", keystones)
     catalog = {
         "locations": {
-            name: {"interposer": f"http://127.0.0.1:{k.interposer_port}", "services": {**services, "identity": k.url}}
+            name: {
+                "interposer": f"http://127.0.0.1:{k.interposer_port}",
+                "peer": peers.url(name),
+                "services": {**services, "identity": k.url},
+            }
             for name, k in keystones.items()
         }
     }
     catalog_file = tmp_path / "catalog.yml"
     catalog_file.write_text(yaml.safe_dump(catalog))
-    apps = {}
+    apps, runners = {}, []
     for name, keystone in keystones.items():
-        settings = Settings(name, str(catalog_file), port=keystone.interposer_port, federation_secret=SECRET)
+        settings = Settings(
+            name,
+            str(catalog_file),
+            host="127.0.0.1",
+            port=keystone.interposer_port,
+            federation_secret=f"{name}-own-secret-0123456789",
+            peer_tls=peers.tls[name],
+        )
         apps[name] = build_app(settings, Routes(Catalog.from_file(str(catalog_file)), name))
-        await aiohttp_server(apps[name], port=keystone.interposer_port)
-    return apps
+        runners.append(await serve(apps[name], settings))
+    yield apps
+    for runner in runners:
+        await runner.cleanup()

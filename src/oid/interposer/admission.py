@@ -2,7 +2,7 @@
 
 The path (one normalization, shared with the paste filters), the service it
 names, whether it comes from a peer interposer and which (its certificate,
-trust.py; or, in the old model, the federation's shared secret), its hop
+trust.py), its hop
 count, its scope normalized and checked against the collaboration policy.
 Everything here is computed from the request's headers, path and connection
 alone, refuses with a clear status and message, and does no I/O.
@@ -16,14 +16,12 @@ from urllib.parse import unquote
 from aiohttp import web
 
 from oid.entry import (
-    AUTH_HEADER,
     HOP_HEADER,
     ORIGIN_HEADER,
     SCOPE_HEADER,
     BadPath,
     entry_scope,
     normalize_path,
-    secret_matches,
     split_service,
     split_token,
 )
@@ -143,8 +141,6 @@ class Admission:
 
     def peer(self, request: web.Request) -> str | None:
         """The location of the peer interposer that sent this request; None for a client."""
-        if self.settings.peer_tls is None:
-            return self.peer_by_secret(request)
         try:
             peer = peer_location(request.transport, self.routes.catalog)
         except PeerRefused as exc:
@@ -156,16 +152,6 @@ class Admission:
                 403, f"a peer speaks for itself only: its certificate names {peer}, the request claims {shown!r}"
             )
         return peer
-
-    def peer_by_secret(self, request: web.Request) -> str | None:
-        """The old model: whoever holds the federation's shared secret is a peer,
-        and says which DC the request comes from."""
-        if not secret_matches(request.headers.get(AUTH_HEADER, ""), self.settings.federation_secret):
-            return None
-        origin = request.headers.get(ORIGIN_HEADER, self.routes.here)
-        if origin not in self.routes.catalog.sites:
-            raise Refused(400, f"bad {ORIGIN_HEADER} header: not a location of the catalog")
-        return origin
 
     def hops(self, request: web.Request, trusted: bool) -> int:
         if not trusted:

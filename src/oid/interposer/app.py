@@ -117,7 +117,7 @@ def serve(settings: Settings, routes: Routes | None = None) -> None:
         settings.host,
         settings.port,
         app[INTERPOSER].routes.here,
-        f"peers on {peers.host}:{peers.port} (mutual TLS)" if peers else "peers with the shared secret",
+        f"peers on {peers.host}:{peers.port} (mutual TLS)" if peers else "no peers (this DC alone in the catalog)",
     )
     # The cyclic collector, out of the fan-out's way: what start-up made
     # (modules, the catalog: at 1000 DCs, tens of thousands of objects) is

@@ -31,12 +31,10 @@ class Settings:
     host: str = "0.0.0.0"
     port: int = 8790
     # What this interposer sends its own DC's API services, whose paste filters
-    # trust internal headers only with it. Without peer_tls it is also what
-    # peers present to each other (the federation's shared secret, the old
-    # trust model); with peer_tls it is this DC's alone and never leaves it.
+    # trust internal headers only with it: this DC's alone, it never leaves it.
     federation_secret: str = field(default="", repr=False)
     # Mutual TLS between interposers (trust.py): peers enter on a port of their
-    # own, known by their certificate; None: the shared secret (old model).
+    # own, known by their certificate. None: no peers (a catalog of this DC alone).
     peer_tls: PeerTLS | None = None
     connect_timeout: float = 2.0
     read_timeout: float = 600.0
@@ -163,8 +161,9 @@ def load_account(path: str, data: dict | None) -> dict | None:
 
 def load_peer_tls(path: str, base: Path, data: dict) -> PeerTLS | None:
     """``tls: {ca_file, cert_file, key_file}`` and ``peer_listen: {host, port}``:
-    both or neither. The files are checked now (a bad key is an error at start,
-    not at the first peer's connection)."""
+    both, or neither for an interposer whose catalog has no other DC (checked
+    with the catalog, Routes.require_peer_tls). The files are checked now (a
+    bad key is an error at start, not at the first peer's connection)."""
     tls, listen = data.get("tls"), data.get("peer_listen")
     if not tls and not listen:
         return None
@@ -189,11 +188,10 @@ def load_peer_tls(path: str, base: Path, data: dict) -> PeerTLS | None:
 class Routes:
     """Where each location's services are, as the interposer sees them."""
 
-    def __init__(self, catalog: Catalog, here: str, peers_over_tls: bool = False):
-        """``peers_over_tls``: other DCs are reached at their 'peer' URL (https, mutual
-        TLS) instead of their 'interposer' URL, which stays what their links name."""
+    def __init__(self, catalog: Catalog, here: str):
+        """Other DCs are reached at their 'peer' URL (https, mutual TLS); their
+        'interposer' URL is what their links name."""
         self.catalog = catalog
-        self.peers_over_tls = peers_over_tls
         try:
             self.here = catalog.resolve(here)
         except ScopeError as exc:
@@ -203,7 +201,7 @@ class Routes:
                 continue
             if not site.extra.get("interposer"):
                 raise ConfigError(f"catalog location {name!r} has no 'interposer' URL")
-            if peers_over_tls and not str(site.extra.get("peer", "")).startswith("https://"):
+            if not str(site.extra.get("peer", "")).startswith("https://"):
                 raise ConfigError(f"catalog location {name!r} has no 'peer' URL (https://...): peers speak mutual TLS")
 
     @classmethod
@@ -212,7 +210,20 @@ class Routes:
             catalog = Catalog.from_file(settings.catalog_file)
         except (OSError, ScopeError) as exc:
             raise ConfigError(f"catalog {settings.catalog_file}: {exc}") from None
-        return cls(catalog, settings.location, peers_over_tls=settings.peer_tls is not None)
+        routes = cls(catalog, settings.location)
+        routes.require_peer_tls(settings)
+        return routes
+
+    def require_peer_tls(self, settings: Settings) -> None:
+        """Interposers know each other by their certificates only: with other DCs
+        in the catalog, this one needs its own (there is no other way to be a peer)."""
+        others = [name for name in self.catalog.sites if name != self.here]
+        if others and settings.peer_tls is None:
+            shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+            raise ConfigError(
+                f"the catalog has other DCs ({shown}) and this interposer has no 'tls': "
+                "interposers authenticate each other with mutual TLS only (docs/identity.md)"
+            )
 
     def local_endpoint(self, service: str) -> str | None:
         url = self.catalog.sites[self.here].services.get(service)
@@ -224,9 +235,7 @@ class Routes:
 
     def peer(self, location: str) -> str:
         """Where this interposer sends requests for another DC: its peer port."""
-        if self.peers_over_tls:
-            return self.catalog.sites[location].extra["peer"].rstrip("/")
-        return self.interposer(location)
+        return self.catalog.sites[location].extra["peer"].rstrip("/")
 
     def own_url(self, request) -> str:
         """This interposer's URL, as the catalog gives it: links in answers point

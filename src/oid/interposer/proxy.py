@@ -108,6 +108,7 @@ def error_response(status: int, message: str, outcomes: list | None = None) -> w
 
 class Interposer:
     def __init__(self, settings: Settings, routes: Routes):
+        routes.require_peer_tls(settings)
         self.settings = settings
         self.routes = routes
         self.admission = Admission(settings, routes)
@@ -259,7 +260,7 @@ class Call:
             self._base_headers = self.client_headers()
             self._narrowing = policy.Narrowing(self.scope, self.service)
         headers = self._base_headers.copy()
-        if location != self.routes.here and self.settings.peer_tls is not None:
+        if location != self.routes.here:
             # A peer knows this DC by its certificate: it gets neither this DC's
             # own secret nor a claim of origin (one is the certificate's).
             del headers[AUTH_HEADER], headers[ORIGIN_HEADER]

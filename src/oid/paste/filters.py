@@ -7,8 +7,8 @@ and oid.scope are imported, so the overlay can mount this package as is.
 
 ``oid_scope`` (before auth): takes the scope from ``X-Scope`` or the token's
 ``!SCOPE!`` suffix, hands authentication a clean token, and drops internal
-``X-Oid-*`` headers unless the request carries the federation secret (only
-the interposer has it).
+``X-Oid-*`` headers unless the request carries this DC's secret (only its
+interposer has it; ``oid_federation_secret_file`` names its file).
 
 ``oid_auth`` (in place of ``authtoken``): validates the token at the Keystone
 the scope's ``identity`` names, among the catalog's Keystones only: the
