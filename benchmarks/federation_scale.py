@@ -56,7 +56,7 @@ from interposer_bench import BLACKHOLE, SECRET, Processes, rss_peak_kib  # noqa:
 
 sys.path.insert(0, str(HERE.parent))
 from oid.interposer.trust import PeerTLS, certificate_name  # noqa: E402
-from tests.support.pki import Authority  # noqa: E402
+from tests.support.pki import Authority, tls_files  # noqa: E402
 
 CONNECT_TIMEOUT = 2.0
 DEADLINE = 5.0
@@ -182,11 +182,10 @@ def peer_tls(directory: Path, names: list[str]) -> dict:
     certificate decoded, and one naming 1000 DCs made each of the entry's
     pooled connections cost 420 KiB instead of 70."""
     authority = Authority.create(directory)
-    files = ("ca_file", "cert_file", "key_file")
     issued = {name: authority.issue(directory, name) for name in names}
     return {
-        "entry": {key: getattr(issued[names[0]], key) for key in files},
-        "dcs": {name: {key: getattr(tls, key) for key in files} for name, tls in issued.items() if name != names[0]},
+        "entry": tls_files(issued[names[0]]),
+        "dcs": {name: tls_files(tls) for name, tls in issued.items() if name != names[0]},
     }
 
 

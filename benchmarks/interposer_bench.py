@@ -38,14 +38,13 @@ import yaml
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-from oid.interposer.trust import PeerTLS, certificate_name  # noqa: E402
-from tests.support.pki import Authority  # noqa: E402
+from oid.interposer.trust import certificate_name  # noqa: E402
+from tests.support.pki import TLS_KEYS, Authority, tls_files  # noqa: E402
 
 PYTHON = sys.executable
 # The entry's own secret (for its own DC's services; never sent to another DC).
 SECRET = "benchmark-federation-secret-000"
 BLACKHOLE = "127.0.0.2"
-TLS_KEYS = ("ca_file", "cert_file", "key_file")
 
 
 def free_port() -> int:
@@ -102,12 +101,9 @@ class Peers:
         self.standin = authority.issue(directory, "standin", names=[certificate_name(name) for name in names])
         self.first_name = certificate_name(names[0])
 
-    def files(self, tls) -> dict:
-        return {key: getattr(tls, key) for key in TLS_KEYS}
-
     def entry_settings(self) -> dict:
         """The entry interposer's configuration keys for mutual TLS."""
-        return {"tls": self.files(self.entry), "peer_listen": {"host": "127.0.0.1", "port": free_port()}}
+        return {"tls": tls_files(self.entry), "peer_listen": {"host": "127.0.0.1", "port": free_port()}}
 
 
 def interposer(procs: Processes, workdir: Path, locations: dict, here: str = "Entry", **settings) -> tuple:
@@ -208,7 +204,7 @@ async def fanned_out(url: str, width: int, rounds: int, peers: Peers) -> list[fl
     the entry's certificate: what the simulated DCs cost without the interposer
     (they share this machine's cores)."""
     samples = []
-    context = PeerTLS(**peers.files(peers.entry)).client_context()
+    context = peers.entry.client_context()
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0, ssl=context)) as session:
 
         async def one():
@@ -231,7 +227,7 @@ async def bench_fanout(procs, workdir, widths, rounds):
         names = [f"dc{i:03d}" for i in range(width)]
         # Every simulated DC's interposer is one stand-in's peer port: a remote hop answering after 50 ms.
         peers = Peers(workdir, names)
-        api = backend(procs, peers.files(peers.standin))
+        api = backend(procs, tls_files(peers.standin))
         simulated = {"interposer": f"http://127.0.0.1:{api}", "peer": f"https://127.0.0.1:{api}", "services": ["nova"]}
         locations = {"Entry": {"services": ["nova"]}, **{name: simulated for name in names}}
         entry, proc = interposer(procs, workdir, locations, **peers.entry_settings())
@@ -263,7 +259,7 @@ def blackholed(port: int):
 
 async def bench_fallback(procs, workdir, rounds):
     peers = Peers(workdir, ["Denver", "Paris"])
-    api = backend(procs, peers.files(peers.standin))
+    api = backend(procs, tls_files(peers.standin))
     hole = free_port()
     locations = {
         "Entry": {"services": ["nova"]},

@@ -12,14 +12,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.support.pki import Authority
+from tests.support.pki import Authority, tls_files
 
 TOP = Path(__file__).resolve().parents[2]
 NETWORK = "oid-test-interposer"
 SUBNET = "10.251.0.0/24"
 ADDRESS = "10.251.0.10"
 CONTAINER = "oid-test-interposer"
-TLS_KEYS = ("ca_file", "cert_file", "key_file")
 
 pytestmark = pytest.mark.docker
 
@@ -61,7 +60,7 @@ def container(image, tmp_path):
         "catalog": "catalog.yml",
         "federation_secret": "s" * 32,
         "peer_listen": {"port": 8791},
-        "tls": {key: str(Path(getattr(tls, key)).relative_to(config_dir)) for key in TLS_KEYS},
+        "tls": {key: str(Path(path).relative_to(config_dir)) for key, path in tls_files(tls).items()},
     }
     (config_dir / "interposer.yml").write_text(yaml.safe_dump(config))
     run("docker", "rm", "-f", CONTAINER, check=False)

@@ -22,11 +22,11 @@ from aiohttp import web
 from yarl import URL
 
 from oid.entry import AUTH_HEADER, HOP_HEADER, ORIGIN_HEADER
-from oid.interposer.app import INTERPOSER, build_app, listeners
+from oid.interposer.app import INTERPOSER, build_app
 from oid.interposer.config import ConfigError, Routes, Settings, load_settings
 from oid.scope import Catalog
 from tests.interposer.conftest import LOCATIONS, TOKEN, Backend, free_port
-from tests.support.pki import NOW, Authority
+from tests.support.pki import NOW, Authority, LoopbackPeers, serve, tls_files
 
 DAY = datetime.timedelta(days=1)
 SERVERS = "/compute/v2.1/servers"
@@ -35,15 +35,14 @@ SERVERS = "/compute/v2.1/servers"
 class TlsFederation:
     def __init__(self, tmp_path):
         self.tmp_path = tmp_path
-        self.ca = Authority.create(tmp_path / "pki")
-        self.tls = {name: self.ca.issue(tmp_path / "pki", name) for name in LOCATIONS}
+        self.peers = LoopbackPeers(tmp_path / "pki", LOCATIONS)
+        self.ca, self.tls = self.peers.ca, self.peers.tls
         self.secrets = {name: f"{name}-own-secret-0123456789" for name in LOCATIONS}
         self.backends = {name: Backend(name, port=free_port()) for name in LOCATIONS}
         self.ports = {name: free_port() for name in LOCATIONS}
-        self.peer_ports = {name: free_port() for name in LOCATIONS}
+        self.peer_ports = {name: tls.port for name, tls in self.tls.items()}
         self.catalog_file = tmp_path / "catalog.yml"
         self.runners = []
-        self.sites = []
         self.apps = {}
         self.write_catalog()
 
@@ -83,12 +82,7 @@ class TlsFederation:
         for name in LOCATIONS:
             settings = self.settings(name)
             self.apps[name] = build_app(settings, Routes.load(settings))
-            runner = web.AppRunner(self.apps[name], handler_cancellation=True)
-            await runner.setup()
-            for site in listeners(runner, settings):  # the interposer's own listeners
-                await site.start()
-                self.sites.append(site)
-            self.runners.append(runner)
+            self.runners.append(await serve(self.apps[name], settings))  # the interposer's own listeners
 
     async def stop(self):
         for runner in reversed(self.runners):
@@ -323,7 +317,7 @@ def fed_files(tmp_path):
         "location": "Berlin",
         "catalog": "catalog.yml",
         "federation_secret": federation.secrets["Berlin"],
-        "tls": {"ca_file": tls.ca_file, "cert_file": tls.cert_file, "key_file": tls.key_file},
+        "tls": tls_files(tls),
         "peer_listen": {"host": "127.0.0.1", "port": federation.peer_ports["Berlin"]},
     }
 

@@ -8,23 +8,21 @@ services hold for the relay."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 
 import aiohttp
 import pytest
 import webob
 import yaml
-from aiohttp import web
 from paste.deploy import loadapp
 
 from oid.interposer import metrics
-from oid.interposer.app import INTERPOSER, build_app, listeners
+from oid.interposer.app import INTERPOSER, build_app
 from oid.interposer.config import Routes, Settings
 from tests.support import keystone as ks
 from tests.support.identity import SERVICE_PASSWORD, admin, token_of
 from tests.support.paste import pipeline_ini
-from tests.support.pki import Authority
+from tests.support.pki import LoopbackPeers, serve
 
 pytestmark = pytest.mark.skipif(ks.available() is not None, reason=str(ks.available()))
 
@@ -38,11 +36,10 @@ class Relay:
     def __init__(self, workdir, keystones):
         self.workdir = workdir
         self.keystones = keystones
-        self.ca = Authority.create(workdir / "pki")
-        self.tls = {name: self.ca.issue(workdir / "pki", name) for name in keystones}
+        self.tls = LoopbackPeers(workdir / "pki", keystones).tls
         self.ports = {name: ks.free_port() for name in keystones}
-        self.peer_ports = {name: ks.free_port() for name in keystones}
-        self.runners, self.sites, self.apps = [], [], {}
+        self.peer_ports = {name: tls.port for name, tls in self.tls.items()}
+        self.runners, self.apps = [], {}
         self.catalog_file = workdir / "catalog.yml"
         services = {"compute": None, "image": None, "network": None, "placement": None}
         self.catalog_file.write_text(
@@ -80,7 +77,7 @@ class Relay:
             host="127.0.0.1",
             port=self.ports[name],
             federation_secret=DENVER_SECRET if name == "Denver" else BERLIN_SECRET,
-            peer_tls=dataclasses.replace(self.tls[name], host="127.0.0.1", port=self.peer_ports[name]),
+            peer_tls=self.tls[name],
             keystone_account=account,
             **overrides,
         )
@@ -89,12 +86,7 @@ class Relay:
         for name in self.keystones:
             settings = self.settings(name, **overrides)
             self.apps[name] = build_app(settings, Routes.load(settings))
-            runner = web.AppRunner(self.apps[name], handler_cancellation=True)
-            await runner.setup()
-            for site in listeners(runner, settings):
-                await site.start()
-                self.sites.append(site)
-            self.runners.append(runner)
+            self.runners.append(await serve(self.apps[name], settings))
         return self
 
     async def stop(self):

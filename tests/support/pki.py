@@ -86,6 +86,14 @@ class Authority:
         return PeerTLS(str(self.ca_file), str(cert_file), str(key_file))
 
 
+TLS_KEYS = ("ca_file", "cert_file", "key_file")
+
+
+def tls_files(tls: PeerTLS) -> dict:
+    """The ``tls`` section of an interposer's configuration file for ``tls``'s files."""
+    return {key: getattr(tls, key) for key in TLS_KEYS}
+
+
 class LoopbackPeers:
     """A federation's mutual TLS on loopback: a CA made here, and for each DC a
     certificate naming it and a peer port (interposers know each other by
@@ -110,10 +118,7 @@ class LoopbackPeers:
     def files(self, name: str) -> dict:
         """``tls`` and ``peer_listen`` of ``name``'s interposer configuration file."""
         tls = self.tls[name]
-        return {
-            "tls": {"ca_file": tls.ca_file, "cert_file": tls.cert_file, "key_file": tls.key_file},
-            "peer_listen": {"host": tls.host, "port": tls.port},
-        }
+        return {"tls": tls_files(tls), "peer_listen": {"host": tls.host, "port": tls.port}}
 
     async def send(self, sender: str, receiver: str, method: str, path: str, headers=None, **kwargs):
         """A request to ``receiver``'s peer port as the interposer of ``sender``
