@@ -34,7 +34,7 @@ KOLLA_PACKAGES := kolla-ansible==22.2.0 ansible==12.3.0 docker==7.2.0
 CLI_VENV := .cache/venv-cli
 CLI_PACKAGES := python-openstackclient==10.5.0
 
-.PHONY: help setup venvs demo check test test-large lint unit sanity build openstack-venv kolla-venv cli-venv images molecule molecule-lanes molecule-lab images-beside lab-tier
+.PHONY: help setup venvs demo check test test-large lint unit sanity build openstack-venv kolla-venv cli-venv images molecule molecule-lanes molecule-lab images-beside check-beside lab-tier lab-tier-beside molecule-beside
 
 help:
 	@echo "make demo    set up (packages, venv, images) and run the main job"
@@ -176,19 +176,20 @@ check: venvs
 	$(TIMED) "pytest: units, properties, loopback" $(BIN)/pytest -q -m "not lab and not docker" $(call PYTEST_REPORT,check)
 	@[ -n "$(OID_KEEP_DURATIONS)" ] || scripts/timed --table
 
-# Everything: make check, then what needs Docker and the lab. The lab comes up once,
-# from nothing, in the pytest session (tests/lab); tests/overlay federates it with the
-# molecule scenario lab (site.yml, its re-run, its checks) and runs the rest on it.
-# Steps that share nothing run side by side (2 cores: each leaves the other idle
-# time): make check beside the images, the roles' molecule scenarios beside the lab's
-# pytest tier (their containers, networks and files are named apart). A side-by-side
-# step's output goes to its log in build/, printed when it fails.
+# Everything: make check, the roles' molecule scenarios, the interposer's image and the
+# lab. The lab comes up once, from nothing, in the pytest session (tests/lab);
+# tests/overlay federates it with the molecule scenario lab (site.yml, its re-run, its
+# checks) and runs the rest on it. That lab tier is the longest step by far, so it starts
+# as soon as the images are there; the rest runs beside it (2 cores: the lab tier waits
+# on the WAN and the DCs much of the time): make check while the images build, then
+# the roles' molecule scenarios (their containers, networks and files are named apart
+# from the lab's). A side-by-side step's output goes to its log in build/, printed
+# when it ends (all of it when it failed).
 test:
 	@rm -f build/durations.tsv
 	$(TIMED) "setup: packages, engine, venvs (three at once)" $(MAKE) --no-print-directory -j3 setup
-	$(MAKE) --no-print-directory -j2 check images-beside OID_KEEP_DURATIONS=1
 	$(TIMED) "build the collection" $(MAKE) --no-print-directory build
-	$(MAKE) --no-print-directory -j2 molecule-lanes lab-tier
+	$(MAKE) --no-print-directory -j3 lab-tier-beside molecule-beside OID_KEEP_DURATIONS=1
 	@scripts/timed --table
 	@cat build/verify-table.txt
 
@@ -197,6 +198,19 @@ images-beside: setup
 	@echo "images: building (log: build/images.log)"
 	@$(TIMED) "images (built once, cached by their inputs)" $(MAKE) --no-print-directory images >build/images.log 2>&1 \
 	  || { echo "images FAILED; the end of build/images.log:"; tail -n 80 build/images.log; exit 1; }
+
+check-beside: venvs
+	@mkdir -p build
+	@echo "make check: running (log: build/check.log)"
+	@$(MAKE) --no-print-directory check >build/check.log 2>&1 \
+	  && { echo "make check passed; the end of build/check.log:"; tail -n 22 build/check.log; } \
+	  || { echo "make check FAILED; the end of build/check.log:"; tail -n 150 build/check.log; exit 1; }
+
+lab-tier-beside: images-beside
+	@$(MAKE) --no-print-directory lab-tier
+
+molecule-beside: check-beside images-beside
+	@$(MAKE) --no-print-directory molecule-lanes
 
 lab-tier:
 	$(TIMED) "pytest: image, lab, overlay" $(BIN)/pytest -q -m "(lab or docker) and not large" $(call PYTEST_REPORT,test)
