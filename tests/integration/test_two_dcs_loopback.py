@@ -25,9 +25,10 @@ from oid.scope import Catalog
 from tests.support import gophercloud
 from tests.support import keystone as ks
 from tests.support.glance import Glance
-from tests.support.identity import SECRET, SERVICE_PASSWORD, admin, register_endpoint, service_account
+from tests.support.identity import SERVICE_PASSWORD, admin, register_endpoint
 from tests.support.keystone import TOP
 from tests.support.pki import LoopbackPeers, serve
+from tests.support.relay import account_name, own_account, own_accounts, secret_of
 
 pytestmark = pytest.mark.skipif(ks.available() is not None, reason=str(ks.available()))
 NAMES = ("Berlin", "Denver")
@@ -42,9 +43,8 @@ def dcs(tmp_path_factory):
         for name in NAMES:
             keystones[name] = ks.Keystone(workdir, name, public_url=f"http://127.0.0.1:{ports[name]}/identity")
             keystones[name].start()
-            for other in NAMES:  # every DC's account at every Keystone
-                service_account(keystones[name], f"oid-{other.lower()}")
             register_endpoint(keystones[name], "image", "glance", f"http://127.0.0.1:{ports[name]}/image")
+        own_accounts(keystones)
         catalog = {"locations": {}}
         for name in NAMES:
             catalog["locations"][name] = {
@@ -55,20 +55,17 @@ def dcs(tmp_path_factory):
             files = workdir / f"oid-{name.lower()}"
             files.mkdir()
             (files / "catalog.yml").write_text(yaml.safe_dump(catalog))
-            (files / "secret").write_text(SECRET)
-            accounts = {
-                other: {
-                    "auth_url": f"{keystones[other].url}/v3",
-                    "username": f"oid-{name.lower()}",
-                    "password": SERVICE_PASSWORD,
-                    "interface": "internal",
-                }
-                for other in NAMES
-                if other != name
-            }
-            (files / "keystones.yml").write_text(yaml.safe_dump(accounts))
+            (files / "secret").write_text(secret_of(name))
+            # Its own account, at its own Keystone only: other Keystones' tokens
+            # are validated through the interposers (tests/support/relay.py).
             glances[name] = Glance(
-                workdir, name, keystones[name], (f"oid-{name.lower()}", SERVICE_PASSWORD), files
+                workdir,
+                name,
+                keystones[name],
+                (account_name(name), SERVICE_PASSWORD),
+                files / "catalog.yml",
+                files / "secret",
+                f"http://127.0.0.1:{ports[name]}",
             ).start()
             catalog["locations"][name]["services"]["image"] = glances[name].url
         (workdir / "catalog.yml").write_text(yaml.safe_dump(catalog))
@@ -80,9 +77,10 @@ def dcs(tmp_path_factory):
 
 @pytest.fixture
 async def interposers(dcs, tmp_path):
-    """Each DC's interposer, with the secret its Glance's filters have; the
-    interposers know each other by their certificates (mutual TLS)."""
-    workdir, ports, _, _ = dcs
+    """Each DC's interposer, with the secret its Glance's filters have and its
+    account at its own Keystone; the interposers know each other by their
+    certificates (mutual TLS)."""
+    workdir, ports, keystones, _ = dcs
     peers = LoopbackPeers(tmp_path / "pki", NAMES)
     catalog = yaml.safe_load((workdir / "catalog.yml").read_text())
     for name in NAMES:
@@ -95,8 +93,9 @@ async def interposers(dcs, tmp_path):
             str(tmp_path / "catalog.yml"),
             host="127.0.0.1",
             port=ports[name],
-            federation_secret=SECRET,
+            federation_secret=secret_of(name),
             peer_tls=peers.tls[name],
+            keystone_account=own_account(name, keystones[name]),
         )
         app = build_app(settings, Routes(Catalog.from_file(settings.catalog_file), name))
         runners.append(await serve(app, settings))

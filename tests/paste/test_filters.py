@@ -2,7 +2,9 @@
 
 The pipeline is loaded by paste.deploy from an ini file as a service would
 load it: ``oid_scope oid_auth echo``, where ``echo`` is a test app standing
-at the end of the pipeline that answers what the service would see.
+at the end of the pipeline that answers what the service would see. It is
+Berlin's: its own Keystone with its own account, Denver's through Berlin's and
+Denver's interposers (tests/support/relay.py), with no account of Berlin there.
 """
 
 from __future__ import annotations
@@ -15,25 +17,33 @@ import yaml
 from paste.deploy import loadapp
 
 from tests.support import keystone as ks
-from tests.support.identity import SECRET, admin, token_of
+from tests.support.identity import admin, token_of
 from tests.support.paste import pipeline_ini
+from tests.support.relay import secret_of
 
 pytestmark = pytest.mark.skipif(ks.available() is not None, reason=str(ks.available()))
 
 
-@pytest.fixture(scope="module")
-def pipeline(dcs):
-    workdir, keystones = dcs
-    (workdir / "api-paste.ini").write_text(
+SECRET = secret_of("Berlin")  # Berlin's own, which its interposer and its services' filters hold
+
+
+def berlin_pipeline(interposers, directory, catalog=None, **options):
+    """Berlin's pipeline as the overlay writes it (``options`` added to both filters)."""
+    (directory / "api-paste.ini").write_text(
         pipeline_ini(
-            workdir / "catalog.yml",
+            catalog or interposers.catalog_file,
             "Berlin",
-            workdir / "secret",
-            keystones["Berlin"].url,
-            oid_keystones=workdir / "keystones.yml",
+            interposers.secret_file("Berlin"),
+            interposers.keystones["Berlin"].url,
+            **options,
         )
     )
-    return loadapp(f"config:{workdir}/api-paste.ini")
+    return loadapp(f"config:{directory}/api-paste.ini")
+
+
+@pytest.fixture(scope="module")
+def pipeline(interposers, tmp_path_factory):
+    return berlin_pipeline(interposers, tmp_path_factory.mktemp("berlin"), oid_interposer=interposers.url("Berlin"))
 
 
 def call(app, token=None, scope=None, headers=None):
@@ -60,17 +70,20 @@ def test_local_token_is_accepted_and_the_scope_goes_back_on_it(pipeline, dcs):
     assert seen["scope"] == scope
 
 
-def test_token_from_denver_is_accepted_when_the_scope_names_denver(pipeline, dcs):
+def test_token_from_denver_is_accepted_when_the_scope_names_denver(pipeline, interposers, dcs):
     token = token_of(dcs[1]["Denver"])
     status, seen = call(pipeline, token, scope="{keystone: Denver}")
     assert status == 200, seen
     assert seen["identity_status"] == "Confirmed"
     assert seen["user_id"] == admin(dcs[1]["Denver"]).session.get_user_id()
+    # Validated at Denver's Keystone with Denver's own account: Berlin has none there.
+    assert sorted(user.name for user in admin(dcs[1]["Denver"]).identity.users()) == ["admin", "oid-denver"]
     # The service sees its own DC's catalog, not Denver's.
     urls = {entry["type"]: entry["endpoints"][0] for entry in seen["catalog"]}
     # In the header's (Keystone v2) shape, which Nova's request context reads.
-    assert urls["image"]["internalURL"] == "http://10.0.1.10:8790/image"
-    assert urls["compute"]["publicURL"] == "http://10.0.1.10:8790/compute/v2.1"
+    berlin = interposers.url("Berlin")
+    assert urls["image"]["internalURL"] == f"{berlin}/image"
+    assert urls["compute"]["publicURL"] == f"{berlin}/compute/v2.1"
     assert urls["image"]["region"] == "Berlin"
     assert json.loads(seen["auth_token"].split("!SCOPE!")[1])["identity"] == "Denver"
 
@@ -99,13 +112,25 @@ def test_invalid_and_revoked_tokens_are_rejected(pipeline, dcs):
 def test_keystone_outside_the_catalog_is_refused(pipeline, dcs):
     status, body = call(pipeline, token_of(dcs[1]["Denver"]), scope="{keystone: Tokyo}")
     assert status == 400
-    assert "unknown location 'Tokyo'; known locations: Berlin, Denver, Paris" in body["error"]["message"]
+    assert "unknown location 'Tokyo'; known locations: Berlin, Denver" in body["error"]["message"]
 
 
-def test_keystone_without_an_account_is_refused(pipeline, dcs):
-    status, body = call(pipeline, token_of(dcs[1]["Denver"]), scope="{keystone: Paris}")
+def test_filters_with_no_interposer_accept_only_their_own_keystones_tokens(interposers, dcs, tmp_path):
+    """Without oid_interposer, the filters have no way to reach another Keystone
+    (nor any account there): its tokens are refused with the reason, this DC's accepted."""
+    alone = berlin_pipeline(interposers, tmp_path)
+    status, body = call(alone, token_of(dcs[1]["Denver"]), scope="{keystone: Denver}")
     assert status == 401
-    assert "no way to validate at the Keystone of Paris" in body["error"]["message"]
+    assert "no way to validate at the Keystone of Denver" in body["error"]["message"]
+    assert call(alone, token_of(dcs[1]["Berlin"]))[0] == 200
+
+
+def test_the_old_models_accounts_at_other_keystones_stop_the_service(interposers, tmp_path):
+    """An api-paste.ini kept from the old trust model (oid_keystones: accounts at
+    other DCs' Keystones) is refused at start with the way out, not used."""
+    (tmp_path / "keystones.yml").write_text("Denver: {auth_url: http://127.0.0.1:1/v3, username: x, password: y}\n")
+    with pytest.raises(ValueError, match="oid_keystones .* is no longer supported.*run site.yml"):
+        berlin_pipeline(interposers, tmp_path, oid_keystones=tmp_path / "keystones.yml")
 
 
 def test_spoofed_internal_headers_from_a_client_are_ignored(pipeline, dcs):
@@ -162,33 +187,21 @@ def replace(path, text):
     new.rename(path)
 
 
-def test_a_changed_catalog_and_accounts_are_read_without_a_restart(dcs, tmp_path):
+def test_a_changed_catalog_is_read_without_a_restart(interposers, dcs, tmp_path):
     """A DC joins: the filters of the running service accept its tokens once the
-    catalog and the accounts name it, with no restart (adding a DC used to
-    restart nova-api, glance-api and neutron-server in every DC); a broken
-    catalog afterwards keeps the working one."""
-    workdir, keystones = dcs
-    catalog = yaml.safe_load((workdir / "catalog.yml").read_text())
+    catalog names it, with no restart (adding a DC used to restart nova-api,
+    glance-api and neutron-server in every DC); a broken catalog afterwards
+    keeps the working one."""
+    catalog = yaml.safe_load(interposers.catalog_file.read_text())
     without_denver = {"locations": {k: v for k, v in catalog["locations"].items() if k != "Denver"}}
     (tmp_path / "catalog.yml").write_text(yaml.safe_dump(without_denver))
-    (tmp_path / "keystones.yml").write_text("{}")
-    (tmp_path / "secret").write_text(SECRET)
-    (tmp_path / "api-paste.ini").write_text(
-        pipeline_ini(
-            tmp_path / "catalog.yml",
-            "Berlin",
-            tmp_path / "secret",
-            keystones["Berlin"].url,
-            oid_keystones=tmp_path / "keystones.yml",
-            oid_reload_seconds=0,
-        )
+    app = berlin_pipeline(
+        interposers, tmp_path, tmp_path / "catalog.yml", oid_interposer=interposers.url("Berlin"), oid_reload_seconds=0
     )
-    app = loadapp(f"config:{tmp_path}/api-paste.ini")
-    token = token_of(keystones["Denver"])
+    token = token_of(dcs[1]["Denver"])
     status, body = call(app, token, scope="{keystone: Denver}")
     assert status == 400 and "unknown location 'Denver'" in body["error"]["message"]
-    replace(tmp_path / "catalog.yml", (workdir / "catalog.yml").read_text())
-    replace(tmp_path / "keystones.yml", (workdir / "keystones.yml").read_text())
+    replace(tmp_path / "catalog.yml", interposers.catalog_file.read_text())
     status, seen = call(app, token, scope="{keystone: Denver}")
     assert status == 200 and seen["identity_status"] == "Confirmed", seen
     replace(tmp_path / "catalog.yml", "locations: [broken")

@@ -1,4 +1,5 @@
-"""A real glance-api whose shipped pipeline got oid's filters, against two real Keystones."""
+"""A real glance-api whose shipped pipeline got oid's filters, against two real
+Keystones: Denver's tokens validated through the interposers, no account of Berlin there."""
 
 from __future__ import annotations
 
@@ -9,12 +10,21 @@ import requests
 
 from tests.support.glance import Glance
 from tests.support.identity import SERVICE_PASSWORD, admin
+from tests.support.relay import account_name
 
 
 @pytest.fixture(scope="module")
-def glance(dcs):
+def glance(dcs, interposers):
     workdir, keystones = dcs
-    service = Glance(workdir, "Berlin", keystones["Berlin"], ("oid-berlin", SERVICE_PASSWORD), workdir).start()
+    service = Glance(
+        workdir,
+        "Berlin",
+        keystones["Berlin"],
+        (account_name("Berlin"), SERVICE_PASSWORD),
+        interposers.catalog_file,
+        interposers.secret_file("Berlin"),
+        interposers.url("Berlin"),
+    ).start()
     yield service
     service.stop()
 

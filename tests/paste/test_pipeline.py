@@ -13,7 +13,7 @@ import pytest
 from oid.paste.pipeline import PasteError, insert_filters
 from tests.support import keystone as ks
 
-OPTIONS = {"oid_catalog": "/etc/oid/catalog.yml", "oid_location": "Berlin", "oid_keystones": "/etc/oid/keystones.yml"}
+OPTIONS = {"oid_catalog": "/etc/oid/catalog.yml", "oid_location": "Berlin", "oid_interposer": "http://10.0.1.10:8790"}
 
 # The shape of nova's composite (nova 33.x ships this pipeline layout).
 NOVA_LIKE = """
@@ -40,8 +40,8 @@ def test_nova_like_composite_gets_the_filters_around_authtoken_only():
     assert "oid_" not in section["noauth2"]
     assert section["use"] == "call:nova.api.auth:pipeline_factory_v21"
     assert result["filter:oid_auth"]["paste.filter_factory"] == "oid.paste.filters:auth_filter_factory"
-    assert result["filter:oid_auth"]["oid_keystones"] == "/etc/oid/keystones.yml"
-    assert "oid_keystones" not in result["filter:oid_scope"]
+    for section in ("filter:oid_scope", "filter:oid_auth"):
+        assert result[section]["oid_interposer"] == "http://10.0.1.10:8790"
 
 
 def test_insertion_is_idempotent():

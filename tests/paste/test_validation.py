@@ -13,85 +13,19 @@ import json
 import aiohttp
 import pytest
 import webob
-import yaml
 from paste.deploy import loadapp
 
 from oid.interposer import metrics
-from oid.interposer.app import INTERPOSER, build_app
-from oid.interposer.config import Routes, Settings
+from oid.interposer.app import INTERPOSER
 from tests.support import keystone as ks
-from tests.support.identity import SERVICE_PASSWORD, admin, token_of
+from tests.support.identity import admin, token_of
 from tests.support.paste import pipeline_ini
-from tests.support.pki import LoopbackPeers, serve
+from tests.support.relay import Relay, secret_of
 
 pytestmark = pytest.mark.skipif(ks.available() is not None, reason=str(ks.available()))
 
-DENVER_SECRET = "denver-own-secret-0123456789"
-BERLIN_SECRET = "berlin-own-secret-0123456789"
-
-
-class Relay:
-    """Berlin's and Denver's interposers, with mutual TLS, in front of the two Keystones."""
-
-    def __init__(self, workdir, keystones):
-        self.workdir = workdir
-        self.keystones = keystones
-        self.tls = LoopbackPeers(workdir / "pki", keystones).tls
-        self.ports = {name: ks.free_port() for name in keystones}
-        self.peer_ports = {name: tls.port for name, tls in self.tls.items()}
-        self.runners, self.apps = [], {}
-        self.catalog_file = workdir / "catalog.yml"
-        services = {"compute": None, "image": None, "network": None, "placement": None}
-        self.catalog_file.write_text(
-            yaml.safe_dump(
-                {
-                    "locations": {
-                        name: {
-                            "interposer": self.url(name),
-                            "peer": f"https://127.0.0.1:{self.peer_ports[name]}",
-                            "services": {**services, "identity": keystone.url},
-                        }
-                        for name, keystone in keystones.items()
-                    }
-                }
-            )
-        )
-
-    def url(self, name):
-        return f"http://127.0.0.1:{self.ports[name]}"
-
-    def settings(self, name, **overrides):
-        account = None
-        if name == "Berlin":  # Berlin's interposer's account, at Berlin's Keystone only
-            account = {
-                "auth_url": f"{self.keystones['Berlin'].url}/v3",
-                "username": "oid-berlin",
-                "password": SERVICE_PASSWORD,
-                "project_name": "service",
-                "user_domain_name": "Default",
-                "project_domain_name": "Default",
-            }
-        return Settings(
-            location=name,
-            catalog_file=str(self.catalog_file),
-            host="127.0.0.1",
-            port=self.ports[name],
-            federation_secret=DENVER_SECRET if name == "Denver" else BERLIN_SECRET,
-            peer_tls=self.tls[name],
-            keystone_account=account,
-            **overrides,
-        )
-
-    async def start(self, **overrides):
-        for name in self.keystones:
-            settings = self.settings(name, **overrides)
-            self.apps[name] = build_app(settings, Routes.load(settings))
-            self.runners.append(await serve(self.apps[name], settings))
-        return self
-
-    async def stop(self):
-        for runner in self.runners:
-            await runner.cleanup()
+DENVER_SECRET = secret_of("Denver")
+BERLIN_SECRET = secret_of("Berlin")
 
 
 @pytest.fixture
@@ -104,12 +38,11 @@ async def relay(dcs, tmp_path):
 def denver_pipeline(relay, workdir):
     """Denver's API pipeline as the overlay writes it: its own Keystone for its own
     tokens, its interposer for every other Keystone's; no account elsewhere."""
-    (workdir / "denver-secret").write_text(DENVER_SECRET)
     (workdir / "api-paste.ini").write_text(
         pipeline_ini(
             relay.catalog_file,
             "Denver",
-            workdir / "denver-secret",
+            relay.secret_file("Denver"),
             relay.keystones["Denver"].url,
             oid_interposer=relay.url("Denver"),
         )

@@ -1,5 +1,7 @@
 """A real glance-api on loopback (file store, SQLite, gunicorn) whose paste
-pipeline is the shipped one with oid's filters inserted by `oid paste insert`."""
+pipeline is the shipped one with oid's filters inserted by `oid paste insert`:
+its own Keystone with its own account, other Keystones through its DC's
+interposer (``interposer``, with the DC's secret in ``secret_file``)."""
 
 from __future__ import annotations
 
@@ -15,12 +17,23 @@ from tests.support.keystone import TOP, VENV, free_port, use_wal
 
 
 class Glance:
-    def __init__(self, workdir: Path, location: str, keystone, account: tuple[str, str], oid_files: Path):
+    def __init__(
+        self,
+        workdir: Path,
+        location: str,
+        keystone,
+        account: tuple[str, str],
+        catalog: Path,
+        secret_file: Path,
+        interposer: str,
+    ):
         self.workdir = Path(workdir) / f"glance-{location.lower()}"
         self.location = location
         self.keystone = keystone
         self.account = account
-        self.oid_files = oid_files
+        self.catalog = catalog
+        self.secret_file = secret_file
+        self.interposer = interposer
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = None
@@ -29,9 +42,8 @@ class Glance:
         self.workdir.mkdir(parents=True, exist_ok=True)
         paste = subprocess.run(
             [sys.executable, "-m", "oid.cli", "paste", "insert", str(VENV / "etc/glance/glance-api-paste.ini"),
-             "--catalog", str(self.oid_files / "catalog.yml"), "--location", self.location, "--service", "image",
-             "--keystones", str(self.oid_files / "keystones.yml"),
-             "--secret-file", str(self.oid_files / "secret")],
+             "--catalog", str(self.catalog), "--location", self.location, "--service", "image",
+             "--interposer", self.interposer, "--secret-file", str(self.secret_file)],
             capture_output=True, text=True, check=True,
         ).stdout  # fmt: skip
         (self.workdir / "glance-api-paste.ini").write_text(paste)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import openstack
 
-SECRET = "paste-test-federation-secret-0001"
 SERVICE_PASSWORD = "oid-service-secret"
 
 

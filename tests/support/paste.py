@@ -8,7 +8,7 @@ from tests.support.identity import SERVICE_PASSWORD
 
 
 def pipeline_ini(catalog, location, secret_file, keystone_url, **options) -> str:
-    """``options`` (oid_keystones, oid_interposer, oid_reload_seconds, ...) go to both
+    """``options`` (oid_interposer, oid_reload_seconds, ...) go to both
     filters, as `oid paste insert` writes them."""
     extra = "".join(f"{key} = {value}\n" for key, value in options.items())
     common = f"oid_catalog = {catalog}\noid_location = {location}\noid_federation_secret_file = {secret_file}\n{extra}"

@@ -31,11 +31,6 @@ def register(subparsers) -> None:
         metavar="URL",
         help="this DC's interposer: tokens of other DCs' Keystones are validated through it (docs/identity.md)",
     )
-    insert.add_argument(
-        "--keystones",
-        help="path, inside the container, of a file of accounts at other Keystones (the old trust model; "
-        "a Keystone listed there is validated with its account, not through the interposer)",
-    )
     insert.add_argument("--secret-file", help="path of this DC's own secret (dc-secret) inside the container")
     insert.add_argument(
         "--oslo-config-project",
@@ -49,8 +44,6 @@ def run_insert(args) -> int:
     options = {"oid_catalog": args.catalog, "oid_location": args.location, "oid_service": args.service}
     if args.interposer:
         options["oid_interposer"] = args.interposer
-    if args.keystones:
-        options["oid_keystones"] = args.keystones
     if args.secret_file:
         options["oid_federation_secret_file"] = args.secret_file
     if args.oslo_config_project:

@@ -14,15 +14,15 @@ interposer has it; ``oid_federation_secret_file`` names its file).
 the scope's ``identity`` names, among the catalog's Keystones only: the
 local Keystone with the service's own ``[keystone_authtoken]`` (stock
 keystonemiddleware), every other one with an auth_token instance of its own,
-created on first use: with ``oid_interposer``, it validates through this DC's
-interposer and that Keystone's DC's (no account of this DC anywhere but in its
-own Keystone: oid/interposer/validation.py); in the old model, with the
-credentials of the service account this DC has at that Keystone
-(``oid_keystones``), which is used where one is listed.  After authentication it shows the service its own
+created on first use, validating through this DC's interposer
+(``oid_interposer``) and that Keystone's DC's: no account of this DC anywhere
+but in its own Keystone (oid/interposer/validation.py).  The old model's
+accounts at other Keystones (``oid_keystones``) are refused at start
+(docs/identity.md, migration).  After authentication it shows the service its own
 DC's catalog and puts the scope back on the token, so the service's own calls
 (Nova to Glance, nova-compute downloading an image) carry it.
 
-Both re-read the catalog, the accounts and the federation secret when one
+Both re-read the catalog and this DC's secret when one
 of the files changes (``Watched``: checked at most once every
 ``oid_reload_seconds``, 1 by default): adding a DC reloads the catalog of
 the others without restarting any OpenStack service.
@@ -81,6 +81,15 @@ def _oid_options(global_conf, local_conf):
     missing = [key for key in ("oid_catalog", "oid_location") if not conf.get(key)]
     if missing:
         raise ValueError(f"oid paste filter: missing option(s) {', '.join(missing)}")
+    if "oid_keystones" in conf:
+        # An api-paste.ini of the old trust model, kept past an upgrade: accounts
+        # at other DCs' Keystones are what the new model removes, so the service
+        # stops with the reason rather than validating with them.
+        raise ValueError(
+            "oid paste filter: oid_keystones (accounts at other DCs' Keystones) is no longer supported; "
+            "other Keystones are validated through this DC's interposer (oid_interposer): run site.yml "
+            "to rewrite this api-paste.ini (docs/identity.md, migration)"
+        )
     return conf
 
 
@@ -212,14 +221,9 @@ class AuthFilter:
 
         def load():
             catalog = Catalog.from_file(conf["oid_catalog"])
-            return _AuthFiles(
-                catalog,
-                catalog.resolve(conf["oid_location"]),
-                self._load_accounts(conf.get("oid_keystones")),
-                _read_secret(conf),
-            )
+            return _AuthFiles(catalog, catalog.resolve(conf["oid_location"]), _read_secret(conf))
 
-        watched = [conf["oid_catalog"], conf.get("oid_keystones"), conf.get("oid_federation_secret_file")]
+        watched = [conf["oid_catalog"], conf.get("oid_federation_secret_file")]
         self.files = Watched(watched, load, _reload_seconds(conf))
         # This DC's interposer: tokens of a Keystone this DC has no account at are
         # validated there, through that Keystone's DC's interposer (below).
@@ -241,25 +245,9 @@ class AuthFilter:
     def here(self):
         return self.files.current().here
 
-    @property
-    def accounts(self):
-        return self.files.current().accounts
-
-    @staticmethod
-    def _load_accounts(path):
-        if not path:
-            return {}
-        import yaml  # PyYAML is in every Kolla image
-
-        with open(path, encoding="utf-8") as handle:
-            accounts = yaml.safe_load(handle) or {}
-        if not isinstance(accounts, dict):
-            raise ValueError(f"{path}: expected a mapping of location -> service account")
-        return accounts
-
     def _forget_if_reloaded(self):
-        """Instances built from files that changed since are built again (an
-        account's new password, a DC gone from the catalog)."""
+        """Instances built from files that changed since are built again (a new
+        secret, a DC gone from the catalog)."""
         if self.files.current() is not self._instances_of:
             self._instances_of = self.files.current()
             self._instances, self._service_validators = {}, {}
@@ -288,30 +276,12 @@ class AuthFilter:
             if delay is not None:
                 conf["delay_auth_decision"] = str(delay).lower()
             return auth_token.AuthProtocol(app, conf)
-        account = self.accounts.get(location)
         conf = {k: v for k, v in self.authtoken_conf.items() if k not in ("oslo_config_project", "oslo_config_file")}
         if delay is not None:
             conf["delay_auth_decision"] = str(delay).lower()
-        if not account:
-            if not self.interposer or not self.files.current().secret:
-                raise KeyError(location)
-            return auth_token.AuthProtocol(app, dict(conf, **self.relayed(location)))
-        conf.update(
-            {
-                "auth_type": "password",
-                "auth_url": account["auth_url"],
-                "www_authenticate_uri": account.get("www_authenticate_uri", account["auth_url"]),
-                "username": account["username"],
-                "password": account["password"],
-                "project_name": account.get("project_name", "service"),
-                "user_domain_name": account.get("user_domain_name", "Default"),
-                "project_domain_name": account.get("project_domain_name", "Default"),
-                "interface": account.get("interface", "internal"),
-            }
-        )
-        if account.get("region_name"):
-            conf["region_name"] = account["region_name"]
-        return auth_token.AuthProtocol(app, conf)
+        if not self.interposer or not self.files.current().secret:
+            raise KeyError(location)
+        return auth_token.AuthProtocol(app, dict(conf, **self.relayed(location)))
 
     def relayed(self, location):
         """auth_token's options for validating at ``location``'s Keystone through
@@ -348,8 +318,8 @@ class AuthFilter:
         except KeyError:
             return _error(
                 401,
-                f"no way to validate at the Keystone of {keystone} (neither oid_interposer nor an account there): "
-                "tokens from it are not accepted here",
+                f"no way to validate at the Keystone of {keystone} (this service's filters have no oid_interposer "
+                "or no secret for it): tokens from it are not accepted here",
             )
         origin = req.environ.get(ENV_ORIGIN, self.here)
         if req.headers.get("X-Service-Token") and origin != keystone:
@@ -369,13 +339,12 @@ class AuthFilter:
 
 
 class _AuthFiles:
-    """What oid_auth reads from its files: the catalog, this DC's name in it, the accounts;
+    """What oid_auth reads from its files: the catalog, this DC's name in it, its secret;
     and this DC's service catalog, shown for remote tokens, made from them once."""
 
-    def __init__(self, catalog, here, accounts, secret):
+    def __init__(self, catalog, here, secret):
         self.catalog = catalog
         self.here = here
-        self.accounts = accounts
         self.secret = secret
         self.local_catalog = local_catalog(catalog, here)
         self.local_catalog_header = json.dumps(v2_catalog(self.local_catalog))

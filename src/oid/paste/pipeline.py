@@ -36,14 +36,14 @@ def rewrite_pipeline(value: str) -> str:
 
 def filter_sections(options: dict[str, str]) -> str:
     """The two filter sections; ``options`` go to both (``oid_catalog``,
-    ``oid_location``, ``oid_federation_secret_file``, ``oid_keystones``)."""
+    ``oid_location``, ``oid_service``, ``oid_interposer``, ``oid_federation_secret_file``)."""
     lines = [
         "",
         "# Added by oid: scopes and tokens from the Keystones of the inter-DC catalog.",
         "[filter:oid_scope]",
         "paste.filter_factory = oid.paste.filters:scope_filter_factory",
     ]
-    lines += [f"{key} = {value}" for key, value in sorted(options.items()) if key != "oid_keystones"]
+    lines += [f"{key} = {value}" for key, value in sorted(options.items())]
     lines += ["", "[filter:oid_auth]", "paste.filter_factory = oid.paste.filters:auth_filter_factory"]
     lines += [f"{key} = {value}" for key, value in sorted(options.items())]
     return "\n".join(lines) + "\n"
