@@ -10,9 +10,11 @@ BIN := $(VENV)/bin
 COLLECTION := collections/ansible_collections/oid/cloud
 # golang-go and gophercloud: a non-Python OpenStack client for the tests of a scope in
 # the entry's URL (tests/support/gophercloud.py, docs/cli.md); prometheus: the real
-# Prometheus that scrapes the lab's interposers (tests/overlay/test_monitoring.py).
+# Prometheus that scrapes the lab's interposers (tests/overlay/test_monitoring.py);
+# docker-registry: a real registry on loopback, which the interposer's image is pushed
+# to and pulled from (the molecule scenario oid_interposer_podman).
 APT_PACKAGES := docker.io podman debootstrap haproxy iproute2 iptables libnetfilter-queue-dev \
-	golang-go golang-github-gophercloud-gophercloud-dev prometheus
+	golang-go golang-github-gophercloud-gophercloud-dev prometheus docker-registry
 # ansible-test bootstraps pip in its sanity venvs with a script it downloads
 # from a host this machine cannot reach; ours does the same from PyPI.
 ANSIBLE_TEST_GET_PIP := $(HOME)/.ansible/test/cache/get_pip_24_2.py

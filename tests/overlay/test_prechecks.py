@@ -151,6 +151,56 @@ def test_this_dcs_own_interposer_on_its_ports_is_a_rerun(dc):
         interposer.wait(timeout=30)
 
 
+@pytest.fixture
+def registry(dc):
+    """A real registry (Debian's docker-registry, installed by make setup) on loopback."""
+    port = free_port()
+    config = dc["tmp"] / "registry.yml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "version": 0.1,
+                "storage": {"filesystem": {"rootdirectory": str(dc["tmp"] / "registry")}},
+                "http": {"addr": f"127.0.0.1:{port}"},
+            }
+        )
+    )
+    command = ["timeout", "600", "docker-registry", "serve", str(config)]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_listening(port)
+        yield f"127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_a_registry_to_pull_the_image_from_must_answer(dc, registry):
+    insecure = ("-e", "docker_registry_insecure=true")
+    result = prechecks(dc, "-e", f"docker_registry={registry}", *insecure)
+    assert result.returncode == 0, result.stdout[-3000:]
+    nothing = f"127.0.0.1:{free_port()}"
+    message = failed(prechecks(dc, "-e", f"docker_registry={nothing}", *insecure))
+    assert f"pulls the interposer's image from docker_registry {nothing}, whose /v2/ does not answer" in message
+    web = free_port()  # a web server, not a registry
+    server = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(web), "--bind", "127.0.0.1"],
+        cwd=dc["tmp"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        wait_listening(web)
+        message = failed(prechecks(dc, "-e", f"docker_registry=127.0.0.1:{web}", *insecure))
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    assert "whose /v2/ answered 404: not a registry" in message, message
+
+
+def test_an_unknown_image_delivery_stops_it(dc):
+    message = failed(prechecks(dc, "-e", "oid_interposer_image_delivery=ftp"))
+    assert "oid_interposer_image_delivery is ftp: registry" in message, message
+
+
 def wait_listening(port: int, seconds: float = 30) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:

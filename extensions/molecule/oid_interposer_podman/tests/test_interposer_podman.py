@@ -24,6 +24,19 @@ HOST = "oidpod_host"
 URL = "http://127.0.0.1:8790"
 CONFIG = "/var/lib/oidpod/etc/kolla/oid-interposer"
 OID = "/var/lib/oidpod/etc/kolla/oid"
+REGISTRY = "127.0.0.1:15000"  # host_vars: oidpod_registry_port (prepare.yml starts it)
+ARCHIVES = Path("/var/lib/oidpod/images")  # host_vars: oid_interposer_image_archive_directory
+
+
+def built_image() -> str:
+    """The tag build.sh gives the image on the controller (its Docker), computed, not built."""
+    script = Path(os.environ["MOLECULE_PROJECT_DIRECTORY"]) / "images" / "interposer" / "build.sh"
+    done = subprocess.run([str(script)], env=dict(os.environ, OID_TAG_ONLY="1"), capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split()[-1]
+
+
+BUILT = built_image()
 
 
 def get(path: str, headers: dict | None = None, timeout: float = 60) -> str:
@@ -47,7 +60,7 @@ def inspect() -> dict:
 
 def converge(**extra_vars) -> dict:
     """Re-run the converge with extra variables; {task or handler name: its result}."""
-    extra_vars.setdefault("oid_interposer_build_command", f"echo {inspect()['ImageName']}")
+    extra_vars.setdefault("oid_interposer_build_command", f"echo {BUILT}")
     playbook = Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"]).parent / "oid_interposer" / "converge.yml"
     return run_converge(playbook, extra_vars)[HOST]
 
@@ -107,3 +120,63 @@ def test_a_configuration_change_restarts(restore):
     after = inspect()["State"]
     assert after["Running"] and after["StartedAt"] != started
     assert json.loads(get("/healthz"))["location"] == "Berlin"
+
+
+def podman(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["podman", *args], capture_output=True, text=True, timeout=120)
+
+
+def ran(task: dict | None) -> bool:
+    return task is not None and not task.get("skipped")
+
+
+def test_without_a_registry_the_image_is_carried_into_podman_s_store():
+    """No docker_registry: the host's engine (Podman's store, apart from the
+    controller's Docker) lacks the image, so the role saves it once on the
+    controller, copies it to the host, loads it and drops the copy; a re-run
+    carries nothing."""
+    assert podman("rm", "--force", CONTAINER).returncode == 0
+    assert podman("rmi", BUILT).returncode == 0
+    assert podman("image", "exists", BUILT).returncode == 1
+    tasks = converge()
+    assert tasks["Interposer | Image loaded (Podman)"]["changed"]
+    archive = ARCHIVES / f"oid-interposer-{BUILT.split(':')[-1]}.tar"
+    assert archive.is_file(), "the controller keeps the saved image for the next host"
+    assert not Path("/var/lib/oidpod", archive.name).exists(), "the host's copy is removed once loaded"
+    assert inspect()["State"]["Running"] and podman("image", "exists", BUILT).returncode == 0
+    again = converge()
+    assert not ran(again.get("Interposer | Image archive copied to this host"))
+    assert not ran(again.get("Interposer | Image loaded (Podman)"))
+    assert not again["Interposer | Container (Podman)"]["changed"]
+
+
+@pytest.fixture
+def registry_image():
+    """The image's name in the scenario's registry; its tags in Podman and Docker removed after."""
+    name = f"{REGISTRY}/oid/oid-interposer:{BUILT.split(':')[-1]}"
+    yield name
+    converge()  # back to the carried image (the container uses it again)
+    podman("rmi", name)
+    subprocess.run(["docker", "rmi", name], capture_output=True, timeout=60)
+
+
+def test_with_a_registry_the_image_is_pushed_once_and_pulled_by_the_host(registry_image):
+    """docker_registry set (Kolla's variable): the controller pushes the image once,
+    named <docker_registry>/<docker_namespace>/oid-interposer:<tag>, and a host
+    whose engine has none of it pulls it and runs it; a re-run pushes and pulls nothing."""
+    with_registry = {"docker_registry": REGISTRY, "docker_registry_insecure": True, "docker_namespace": "oid"}
+    assert podman("rm", "--force", CONTAINER).returncode == 0
+    assert podman("rmi", BUILT).returncode == 0
+    assert podman("image", "exists", registry_image).returncode == 1
+    tasks = converge(**with_registry)
+    assert tasks["Interposer | Image pushed to the registry"]["changed"]
+    assert tasks["Interposer | Image pulled from the registry (Podman)"]["changed"]
+    assert not ran(tasks.get("Interposer | Image loaded (Podman)"))
+    assert inspect()["ImageName"] == registry_image
+    assert json.loads(get("/healthz"))["location"] == "Berlin"
+    with urllib.request.urlopen(f"http://{REGISTRY}/v2/oid/oid-interposer/tags/list", timeout=10) as answer:
+        assert BUILT.split(":")[-1] in json.load(answer)["tags"]
+    again = converge(**with_registry)
+    assert not again["Interposer | Image pushed to the registry"]["changed"]
+    assert not again["Interposer | Image pulled from the registry (Podman)"]["changed"]
+    assert not again["Interposer | Container (Podman)"]["changed"]
