@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import json
 import shlex
+import subprocess
 import sys
 from pathlib import Path
 
@@ -203,7 +204,12 @@ def test_kolla_s_extra_volumes_add_oid_s_mounts_to_the_operator_s(host):
         assert environment.compile_expression(expression)(**{inherited: operator}) == operator + oid_mounts + extra
 
 
-def test_the_filter_code_is_the_checkout_s(host):
+def test_the_filter_code_is_the_checkout_s_unpacked_from_its_wheel(host):
+    """The wheel scripts/build-filters made on the controller, copied here and
+    unpacked where the API containers mount the package."""
+    wheel = subprocess.run([str(CHECKOUT / "scripts" / "build-filters")], capture_output=True, text=True, check=True)
+    built = Path(wheel.stdout.split()[-1]).read_bytes()
+    assert host.file(f"{OID}/python/oid.whl").content == built
     for name in FILTER_CODE:
         copied = host.file(f"{OID}/python/oid/{name}")
         assert copied.mode == 0o644, name
@@ -263,6 +269,19 @@ def test_a_new_secret_or_catalog_restarts_no_api_service(host, restore):
     assert restarted(tasks) == [] and started(host) == before
     inside = host.run("docker exec oidmolpaste_glance_api cat /etc/oid/catalog.yml")
     assert yaml.safe_load(inside.stdout)["locations"]["Denver"]["connect_timeout"] == 9.0
+
+
+def test_filter_code_edited_by_hand_is_put_back_and_every_api_service_restarts(host):
+    path = f"{OID}/python/oid/paste/filters.py"
+    expected = host.file(path).content_string
+    assert host.run(f"echo '# edited by hand' >> {path}").rc == 0
+    before = started(host)
+    tasks = converge()
+    assert tasks["Paste | The filter code, unpacked from the wheel"]["changed"]
+    assert host.file(path).content_string == expected
+    assert sorted(restarted(tasks)) == sorted(CONTAINERS)
+    after = started(host)
+    assert all(after[name] != before[name] for name in CONTAINERS)
 
 
 def test_a_paste_file_edited_by_hand_is_put_back_and_only_its_service_restarts(host):
