@@ -7,9 +7,13 @@ site.yml thus runs twice for the whole session, as a first run and a re-run."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.support.federation import molecule
+
+HERE = Path(__file__).resolve().parent
 
 # The acceptance table first: it is mostly waiting (the WAN's RTTs, boots, breakers'
 # back-off), so it runs while make test's molecule scenarios keep the CPU busy, and it
@@ -20,11 +24,15 @@ FIRST = ("test_verify.py",)
 LAST = ("test_site_grows.py", "test_site_removal.py")
 
 
-def order(item) -> int:
+def order(item) -> tuple[int, int]:
+    """Where the item runs: the session's other suites (the lab's own, from nothing,
+    first) keep their place before tests/overlay; in it, FIRST, the rest, LAST."""
+    if item.path.parent != HERE:
+        return (0, 0)
     name = item.path.name
     if name in FIRST:
-        return -len(FIRST) + FIRST.index(name)
-    return LAST.index(name) + 1 if name in LAST else 0
+        return (1, FIRST.index(name) - len(FIRST))
+    return (1, LAST.index(name) + 1 if name in LAST else 0)
 
 
 def pytest_collection_modifyitems(items):
