@@ -25,10 +25,10 @@ from oid.scope import Catalog
 from tests.support import gophercloud
 from tests.support import keystone as ks
 from tests.support.glance import Glance
-from tests.support.identity import SERVICE_PASSWORD, admin, register_endpoint
+from tests.support.identity import SERVICE_PASSWORD, admin, own_secret, register_endpoint
 from tests.support.keystone import TOP
 from tests.support.pki import LoopbackPeers, serve
-from tests.support.relay import account_name, own_account, own_accounts, secret_of
+from tests.support.relay import account_name, own_account, own_accounts
 
 pytestmark = pytest.mark.skipif(ks.available() is not None, reason=str(ks.available()))
 NAMES = ("Berlin", "Denver")
@@ -55,7 +55,7 @@ def dcs(tmp_path_factory):
             files = workdir / f"oid-{name.lower()}"
             files.mkdir()
             (files / "catalog.yml").write_text(yaml.safe_dump(catalog))
-            (files / "secret").write_text(secret_of(name))
+            (files / "secret").write_text(own_secret(name))
             # Its own account, at its own Keystone only: other Keystones' tokens
             # are validated through the interposers (tests/support/relay.py).
             glances[name] = Glance(
@@ -93,7 +93,7 @@ async def interposers(dcs, tmp_path):
             str(tmp_path / "catalog.yml"),
             host="127.0.0.1",
             port=ports[name],
-            federation_secret=secret_of(name),
+            federation_secret=own_secret(name),
             peer_tls=peers.tls[name],
             keystone_account=own_account(name, keystones[name]),
         )

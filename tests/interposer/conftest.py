@@ -25,6 +25,7 @@ from yarl import URL
 from oid.interposer.app import build_app
 from oid.interposer.config import Routes, Settings
 from oid.scope import Catalog
+from tests.support.identity import own_secret
 from tests.support.pki import LoopbackPeers, serve
 from tests.support.ports import free_port
 from tests.support.two_keystones import interposers, keystones  # noqa: F401 (fixtures of test_keystone.py)
@@ -257,11 +258,6 @@ class Backend:
         self.record(request)
         size = int(request.query.get("size", "0"))
         return await send_bytes(request, web.StreamResponse(headers={"Content-Type": "application/octet-stream"}), size)
-
-
-def own_secret(name: str) -> str:
-    """What a DC's interposer gives its own services (and no one else)."""
-    return f"{name}-own-secret-0123456789"
 
 
 class Federation:

@@ -25,7 +25,8 @@ from prometheus_client import REGISTRY
 
 from oid.interposer.app import INTERPOSER
 from oid.interposer.health import CLOSED
-from tests.interposer.conftest import TOKEN, call, own_secret
+from tests.interposer.conftest import TOKEN, call
+from tests.support.identity import own_secret
 
 HEALTHY_WITHIN = 20  # seconds: a started interposer answers /healthz, a healed breaker closes
 

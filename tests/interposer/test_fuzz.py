@@ -22,7 +22,8 @@ from oid.entry import BadPath, normalize_path
 from oid.interposer.app import INTERPOSER, build_app
 from oid.interposer.config import Routes
 from oid.scope import Catalog
-from tests.interposer.conftest import LOCATIONS, Federation, own_secret
+from tests.interposer.conftest import LOCATIONS, Federation
+from tests.support.identity import own_secret
 from tests.support.pki import serve
 
 SEGMENT_ALPHABET = "abcmpotuAZ0234569-._~%eEfF/!$&'()*+,;=:@"

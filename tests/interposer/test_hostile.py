@@ -25,7 +25,8 @@ from oid.interposer.app import INTERPOSER, QuietClientErrors
 from oid.interposer.body import MEMORY_BYTES, ClientGone, StreamedBody
 from oid.interposer.health import CLOSED, HALF_OPEN, OPEN, Health
 from oid.scope import Catalog, Location, normalize
-from tests.interposer.conftest import TOKEN, call, own_secret  # noqa: E402
+from tests.interposer.conftest import TOKEN, call  # noqa: E402
+from tests.support.identity import own_secret  # noqa: E402
 
 
 def breaker(fed, location, service="compute", entry="Berlin"):

@@ -17,14 +17,13 @@ import yaml
 from paste.deploy import loadapp
 
 from tests.support import keystone as ks
-from tests.support.identity import admin, token_of
+from tests.support.identity import admin, own_secret, token_of
 from tests.support.paste import pipeline_ini
-from tests.support.relay import secret_of
 
 pytestmark = pytest.mark.skipif(ks.available() is not None, reason=str(ks.available()))
 
 
-SECRET = secret_of("Berlin")  # Berlin's own, which its interposer and its services' filters hold
+SECRET = own_secret("Berlin")  # Berlin's own, which its interposer and its services' filters hold
 
 
 def berlin_pipeline(interposers, directory, catalog=None, **options):

@@ -18,14 +18,14 @@ from paste.deploy import loadapp
 from oid.interposer import metrics
 from oid.interposer.app import INTERPOSER
 from tests.support import keystone as ks
-from tests.support.identity import admin, token_of
+from tests.support.identity import admin, own_secret, token_of
 from tests.support.paste import pipeline_ini
-from tests.support.relay import Relay, secret_of
+from tests.support.relay import Relay
 
 pytestmark = pytest.mark.skipif(ks.available() is not None, reason=str(ks.available()))
 
-DENVER_SECRET = secret_of("Denver")
-BERLIN_SECRET = secret_of("Berlin")
+DENVER_SECRET = own_secret("Denver")
+BERLIN_SECRET = own_secret("Berlin")
 
 
 @pytest.fixture

@@ -7,6 +7,11 @@ import openstack
 SERVICE_PASSWORD = "oid-service-secret"
 
 
+def own_secret(name: str) -> str:
+    """A DC's own secret: what its interposer and its API services' filters hold, no other DC."""
+    return f"{name}-own-secret-0123456789"
+
+
 def admin(keystone):
     return openstack.connect(
         auth_url=f"{keystone.url}/v3",

@@ -16,13 +16,8 @@ import yaml
 from oid.interposer.app import build_app
 from oid.interposer.config import Routes, Settings
 from tests.support import keystone as ks
-from tests.support.identity import SERVICE_PASSWORD, service_account
+from tests.support.identity import SERVICE_PASSWORD, own_secret, service_account
 from tests.support.pki import LoopbackPeers, serve
-
-
-def secret_of(name: str) -> str:
-    """A DC's own secret: its interposer's and its API services' filters', no other DC's."""
-    return f"{name.lower()}-own-secret-0123456789"
 
 
 def account_name(name: str) -> str:
@@ -81,7 +76,7 @@ class Relay:
     def secret_file(self, name: str) -> Path:
         """The DC's secret as its API services' filters read it."""
         path = self.workdir / f"{name.lower()}-secret"
-        path.write_text(secret_of(name))
+        path.write_text(own_secret(name))
         return path
 
     def settings(self, name: str, **overrides) -> Settings:
@@ -90,7 +85,7 @@ class Relay:
             catalog_file=str(self.catalog_file),
             host="127.0.0.1",
             port=self.ports[name],
-            federation_secret=secret_of(name),
+            federation_secret=own_secret(name),
             peer_tls=self.tls[name],
             keystone_account=own_account(name, self.keystones[name]),
             **overrides,

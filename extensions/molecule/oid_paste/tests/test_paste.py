@@ -271,30 +271,27 @@ def test_a_new_secret_or_catalog_restarts_no_api_service(host, restore):
     assert yaml.safe_load(inside.stdout)["locations"]["Denver"]["connect_timeout"] == 9.0
 
 
-def test_filter_code_edited_by_hand_is_put_back_and_every_api_service_restarts(host):
-    path = f"{OID}/python/oid/paste/filters.py"
+def converge_after_editing(host, path: str) -> tuple[dict, dict, dict]:
+    """A line appended to ``path`` by hand, then converge, which must put the file
+    back: (its tasks, the containers' start times before, after)."""
     expected = host.file(path).content_string
     assert host.run(f"echo '# edited by hand' >> {path}").rc == 0
     before = started(host)
     tasks = converge()
-    assert tasks["Paste | The filter code, unpacked from the wheel"]["changed"]
     assert host.file(path).content_string == expected
+    return tasks, before, started(host)
+
+
+def test_filter_code_edited_by_hand_is_put_back_and_every_api_service_restarts(host):
+    tasks, before, after = converge_after_editing(host, f"{OID}/python/oid/paste/filters.py")
+    assert tasks["Paste | The filter code, unpacked from the wheel"]["changed"]
     assert sorted(restarted(tasks)) == sorted(CONTAINERS)
-    after = started(host)
     assert all(after[name] != before[name] for name in CONTAINERS)
 
 
 def test_a_paste_file_edited_by_hand_is_put_back_and_only_its_service_restarts(host):
-    path = f"{OID}/neutron-server-paste.ini"
-    expected = host.file(path).content_string
-    assert host.run(f"echo '# edited by hand' >> {path}").rc == 0
-    before = started(host)
-
-    tasks = converge()
-
-    assert host.file(path).content_string == expected
+    tasks, before, after = converge_after_editing(host, f"{OID}/neutron-server-paste.ini")
     assert restarted(tasks) == ["oidmolpaste_neutron_server"]
-    after = started(host)
     assert after["oidmolpaste_neutron_server"] != before["oidmolpaste_neutron_server"]
     assert {c: after[c] for c in CONTAINERS if c != "oidmolpaste_neutron_server"} == {
         c: before[c] for c in CONTAINERS if c != "oidmolpaste_neutron_server"
