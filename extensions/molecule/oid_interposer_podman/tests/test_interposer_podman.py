@@ -180,3 +180,21 @@ def test_with_a_registry_the_image_is_pushed_once_and_pulled_by_the_host(registr
     assert not again["Interposer | Image pushed to the registry"]["changed"]
     assert not again["Interposer | Image pulled from the registry (Podman)"]["changed"]
     assert not again["Interposer | Container (Podman)"]["changed"]
+
+
+def test_removal_leaves_podman_as_it_was():
+    """The role's removal takes the container, its configuration and every image it
+    brought (carried or pulled, any tag) off the host; a converge brings them back."""
+    removal = Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"]) / "remove.yml"
+    try:
+        tasks = run_converge(removal, {})[HOST]
+        assert tasks["Interposer | Remove | Those images"]["changed"]
+        assert podman("container", "exists", CONTAINER).returncode == 1
+        assert not Path(CONFIG).exists()
+        left = podman("images", "--format", "{{.Repository}}:{{.Tag}}", "--filter", "reference=oid/interposer")
+        assert left.returncode == 0 and left.stdout.strip() == "", left.stdout
+        again = run_converge(removal, {})[HOST]
+        assert not ran(again.get("Interposer | Remove | Those images"))
+    finally:
+        converge()
+    assert inspect()["State"]["Running"] and podman("image", "exists", BUILT).returncode == 0
