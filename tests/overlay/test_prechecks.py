@@ -6,7 +6,9 @@ interposer where one must answer. Needs a container engine (`docker version`).""
 from __future__ import annotations
 
 import datetime
+import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -27,9 +29,25 @@ TOP = Path(__file__).resolve().parents[2]
 NOW = datetime.datetime.now(datetime.UTC)
 
 
+def lab_openstack_image() -> str:
+    """The lab's OpenStack image (make test builds it first): Kolla's API images here."""
+    done = subprocess.run(
+        [str(TOP / "images" / "lab" / "build.sh")], capture_output=True, text=True, check=True,
+        env={**os.environ, "OID_TAG_ONLY": "1", "PYTHON": sys.executable},
+    )  # fmt: skip
+    return done.stdout.split("openstack=")[-1].strip()
+
+
+@pytest.fixture(scope="module")
+def api_images() -> dict[str, str]:
+    image = lab_openstack_image()
+    return {"nova-api": image, "glance-api": image, "neutron-server": image}
+
+
 @pytest.fixture
-def dc(tmp_path):
-    """Berlin alone: an inventory, the controller's PKI directory with a CA and a good certificate."""
+def dc(tmp_path, api_images):
+    """Berlin alone: an inventory, the controller's PKI directory with a CA and a good
+    certificate, Kolla's globals.yml of the supported release and its API images."""
     pki = tmp_path / "pki"
     authority = Authority.create(pki)
     shutil.copy(authority.ca_file, pki / "ca.pem")
@@ -41,9 +59,13 @@ def dc(tmp_path):
         "oid_location": "Berlin",
         "oid_internal_address": "127.0.0.1",
         "oid_pki_directory": str(pki),
+        "node_config": str(tmp_path / "kolla"),
         "node_config_directory": str(tmp_path / "kolla"),
+        "oid_paste_images": api_images,
         **ports,
     }
+    (tmp_path / "kolla").mkdir()
+    (tmp_path / "kolla" / "globals.yml").write_text('---\nopenstack_release: "2026.1"\n')
     inventory = tmp_path / "hosts.yml"
     inventory.write_text(yaml.safe_dump({"oid_federation": {"hosts": {"berlin-control": host}}}))
     return {"inventory": inventory, "pki": pki, "authority": authority, **ports, "tmp": tmp_path}
@@ -199,6 +221,21 @@ def test_a_registry_to_pull_the_image_from_must_answer(dc, registry):
 def test_an_unknown_image_delivery_stops_it(dc):
     message = failed(prechecks(dc, "-e", "oid_interposer_image_delivery=ftp"))
     assert "oid_interposer_image_delivery is ftp: registry" in message, message
+
+
+def test_an_api_image_missing_on_the_host_stops_it(dc, api_images):
+    images = {**api_images, "nova-api": "oid/no-such-nova-api:2026.1"}
+    message = failed(prechecks(dc, "-e", json.dumps({"oid_paste_images": images})))
+    assert set(re.findall(r"the api-paste.ini of (.+?) cannot be read from its image", message)) == {"nova-api"}, (
+        message
+    )
+    assert "No such image: oid/no-such-nova-api:2026.1" in message, message
+
+
+def test_an_openstack_release_oid_does_not_know_stops_it(dc):
+    (dc["tmp"] / "kolla" / "globals.yml").write_text('---\nopenstack_release: "2025.1"\n')
+    message = failed(prechecks(dc))
+    assert "globals.yml deploys OpenStack 2025.1; oid's filters are checked against" in message, message
 
 
 def wait_listening(port: int, seconds: float = 30) -> None:
