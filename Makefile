@@ -11,8 +11,8 @@ COLLECTION := collections/ansible_collections/oid/cloud
 # golang-go and gophercloud: a non-Python OpenStack client for the tests of a scope in
 # the entry's URL (tests/support/gophercloud.py, docs/cli.md); prometheus: the real
 # Prometheus that scrapes the lab's interposers (tests/overlay/test_monitoring.py);
-# docker-registry: a real registry on loopback, which the interposer's image is pushed
-# to and pulled from (the molecule scenario oid_interposer_podman).
+# docker-registry: a real registry, which the interposer's image is pushed to and
+# pulled from (the molecule scenarios oid_interposer_podman and oid_remote).
 APT_PACKAGES := docker.io podman debootstrap haproxy iproute2 iptables libnetfilter-queue-dev \
 	golang-go golang-github-gophercloud-gophercloud-dev prometheus docker-registry
 # ansible-test bootstraps pip in its sanity venvs with a script it downloads
@@ -65,6 +65,7 @@ setup: venvs
 images: setup
 	images/interposer/build.sh
 	images/molecule-host/build.sh
+	images/remote-host/build.sh
 	PYTHON=$(CURDIR)/$(PY) images/lab/build.sh
 
 $(VENV)/.installed: pyproject.toml client/pyproject.toml
@@ -144,7 +145,7 @@ MOLECULE := env PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/molecule
 # tests/overlay in make test, on the lab that run brings up once; `make
 # molecule-lab` runs it alone. The images they use are built first, once: two
 # lanes must not build the same image at once.
-MOLECULE_LANES := "oid_interposer oid_interposer_podman oid_kolla" "oid_catalog oid_paste"
+MOLECULE_LANES := "oid_interposer oid_interposer_podman oid_kolla" "oid_catalog oid_paste oid_remote"
 # The images first, then the lanes (a prerequisite each, `make -j` would start both at once).
 molecule: images
 	$(MAKE) --no-print-directory molecule-lanes
