@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime
 import json
 import os
-import re
 import shutil
 import socket
 import subprocess
@@ -226,10 +225,17 @@ def test_an_unknown_image_delivery_stops_it(dc):
 def test_an_api_image_missing_on_the_host_stops_it(dc, api_images):
     images = {**api_images, "nova-api": "oid/no-such-nova-api:2026.1"}
     message = failed(prechecks(dc, "-e", json.dumps({"oid_paste_images": images})))
-    assert set(re.findall(r"the api-paste.ini of (.+?) cannot be read from its image", message)) == {"nova-api"}, (
-        message
-    )
+    assert "the api-paste.ini files cannot be read from oid/no-such-nova-api:2026.1: " in message, message
     assert "No such image: oid/no-such-nova-api:2026.1" in message, message
+    assert api_images["glance-api"] + ":" not in message.split("cannot be read from")[-1], "that image is fine"
+
+
+def test_an_api_image_without_the_file_its_service_ships_stops_it(dc, api_images):
+    """An image of another service (here the interposer's): glance-api's paste file is not in it."""
+    images = {**api_images, "glance-api": "oid/interposer:latest"}
+    message = failed(prechecks(dc, "-e", json.dumps({"oid_paste_images": images})))
+    assert "cannot be read from oid/interposer:latest: " in message, message
+    assert "/etc/glance/glance-api-paste.ini: No such file or directory" in message, message
 
 
 def test_an_openstack_release_oid_does_not_know_stops_it(dc):
