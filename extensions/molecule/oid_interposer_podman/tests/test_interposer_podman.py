@@ -17,6 +17,7 @@ import yaml
 
 # The verifiers' shared helpers (extensions/molecule/shared/).
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
+from checkout import built_interposer_image  # noqa: E402
 from converge import converge as run_converge  # noqa: E402
 
 CONTAINER = "oidpod_oid_interposer"
@@ -28,15 +29,7 @@ REGISTRY = "127.0.0.1:15000"  # host_vars: oidpod_registry_port (prepare.yml sta
 ARCHIVES = Path("/var/lib/oidpod/images")  # host_vars: oid_interposer_image_archive_directory
 
 
-def built_image() -> str:
-    """The tag build.sh gives the image on the controller (its Docker), computed, not built."""
-    script = Path(os.environ["MOLECULE_PROJECT_DIRECTORY"]) / "images" / "interposer" / "build.sh"
-    done = subprocess.run([str(script)], env=dict(os.environ, OID_TAG_ONLY="1"), capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    return done.stdout.split()[-1]
-
-
-BUILT = built_image()
+BUILT = built_interposer_image()
 
 
 def get(path: str, headers: dict | None = None, timeout: float = 60) -> str:

@@ -10,7 +10,6 @@ import hashlib
 import json
 import os
 import ssl
-import subprocess
 import sys
 import urllib.request
 from pathlib import Path
@@ -20,23 +19,16 @@ import testinfra
 
 # The verifiers' shared helpers (extensions/molecule/shared/).
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
+from checkout import TOP, built_interposer_image, printed_by  # noqa: E402
 from converge import converge  # noqa: E402
 
-TOP = Path(os.environ["MOLECULE_PROJECT_DIRECTORY"])
 OID = "/etc/kolla/oid"
 REGISTRY = "10.253.3.1:15001"  # group_vars/berlin.yml: docker_registry
 ADDRESSES = {"berlin-ctl-01": "10.253.3.11", "denver-ctl-01": "10.253.3.12"}
 LOCATIONS = {"berlin-ctl-01": "Berlin", "denver-ctl-01": "Denver"}
 
 
-def printed_by(command: list[str], **env: str) -> str:
-    """The last line a build script of the checkout prints (a tag, a path)."""
-    done = subprocess.run(command, env=dict(os.environ, **env), capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    return done.stdout.split()[-1]
-
-
-BUILT = printed_by([str(TOP / "images" / "interposer" / "build.sh")], OID_TAG_ONLY="1")
+BUILT = built_interposer_image()
 TAG = BUILT.split(":")[-1]
 
 
