@@ -2,7 +2,7 @@
 # Build the lab's two images locally (no registry), cached by a hash of their
 # inputs so that only the first build pays:
 #   oid/lab-infra:<hash>      MariaDB, RabbitMQ, the WAN router
-#   oid/lab-openstack:<hash>  Keystone, Glance, Placement, Nova, Neutron (2026.1)
+#   oid/lab-openstack:<hash>  Keystone, Glance, Placement, Nova, Neutron, Cinder (2026.1)
 # Debian packages come from debootstrap (images/build-base.sh); Python
 # packages from a wheelhouse built on the host with the project's constraints,
 # installed with `docker build --network none`. Prints "infra=TAG openstack=TAG"
@@ -47,7 +47,8 @@ infra_base=$("$top/images/build-base.sh" mariadb-server rabbitmq-server iproute2
 infra="oid/lab-infra:$(hash_of images/lab/infra.Dockerfile <(echo "$infra_base"))"
 build infra infra.Dockerfile "$infra_base" "$infra" NetfilterQueue==1.1.0
 
-openstack_base=$("$top/images/build-base.sh")
+# qemu-utils: Cinder runs `qemu-img info` on every image it writes into a volume.
+openstack_base=$("$top/images/build-base.sh" qemu-utils)
 openstack="oid/lab-openstack:$(hash_of images/lab/openstack.Dockerfile images/lab/openstack-requirements.txt \
   constraints/openstack-2026.1.txt <(echo "$openstack_base"))"
 build openstack openstack.Dockerfile "$openstack_base" "$openstack" -r "$here/openstack-requirements.txt"
