@@ -5,7 +5,7 @@ What `site.yml` wrote for Berlin on the lab (its Kolla config dir's
 configdir, and site.yml's kolla play (roles/oid_kolla, oid_manage_kolla) writes
 Berlin's globals.yml, passwords.yml and Kolla inventory there and runs the real
 `kolla-ansible genconfig` (installed by `make kolla-venv` in .cache/venv-kolla),
-which renders keystone, glance-api, placement-api, nova-api and neutron-server
+which renders keystone, glance-api, placement-api, nova-api, neutron-server and cinder
 on this machine without containers. The tests then read what Kolla rendered, and
 the variables Kolla's roles see, evaluated by kolla-ansible itself (its CLI,
 its group_vars, its roles' defaults and vars, globals.d as it passes them).
@@ -35,7 +35,7 @@ KOLLA_VENV = TOP / ".cache" / "venv-kolla"
 KOLLA_SHARE = KOLLA_VENV / "share" / "kolla-ansible"
 LAB_ROOT = Path("/var/lib/oid-lab")
 # What renders offline: nova-cell needs a running kolla_toolbox.
-TAGS = "keystone,glance,placement,nova-api,neutron"
+TAGS = "keystone,glance,placement,nova-api,neutron,cinder"
 # The overlay's shared and lab settings, read from where the overlay keeps them.
 OID = yaml.safe_load((TOP / "group_vars" / "all" / "oid.yml").read_text())
 LAB_OID = yaml.safe_load((TOP / "inventories" / "lab" / "group_vars" / "oid_lab.yml").read_text())
@@ -49,6 +49,7 @@ PROBED = {
     "glance": ["glance_services", "glance_ks_services", "glance_internal_endpoint", "glance_public_endpoint"],
     "neutron": ["neutron_services", "neutron_ks_services", "neutron_internal_endpoint", "neutron_public_endpoint"],
     "placement": ["placement_ks_services", "placement_internal_endpoint", "placement_public_endpoint"],
+    "cinder": ["cinder_services", "cinder_ks_services", "cinder_internal_endpoint", "cinder_public_endpoint"],
 }
 # Evaluated in a role named like Kolla's whose defaults and vars are Kolla's own
 # (symlinks into the installed kolla-ansible), so they have a role's precedence.
@@ -82,6 +83,7 @@ KOLLA_GLOBALS = {
     "enable_placement": True,
     "enable_nova": True,
     "enable_neutron": True,
+    "enable_cinder": True,
 }
 ADMIN_PASSWORD = "oid-compat-keystone-admin"  # noqa: S105 - a test value, set through oid_kolla_passwords
 HOST = "berlin-ctl-01"
@@ -226,6 +228,7 @@ def kolla(federation, tmp_path_factory):
     [
         ("glance-api", "glance-api.conf", "paste_deploy", "config_file", "/etc/glance/glance-api.conf"),
         ("neutron-server", "neutron.conf", "DEFAULT", "api_paste_config", "/etc/neutron/neutron.conf"),
+        ("cinder-api", "cinder.conf", "DEFAULT", "api_paste_config", "/etc/cinder/cinder.conf"),
     ],
 )
 def test_kolla_points_the_api_at_the_oid_paste_file(kolla, service, rendered_file, section, option, read_at):
@@ -249,11 +252,13 @@ def test_nova_api_loads_the_shipped_paste_path_that_the_overlay_mounts_over(koll
     assert (kolla["oid_dir"] / "nova-api-paste.ini").is_file()
 
 
+# oid's service type: Kolla's project, the version path, the type Kolla registers.
 ENDPOINTS = {
-    "compute": ("nova", "/v2.1"),
-    "image": ("glance", ""),
-    "network": ("neutron", ""),
-    "placement": ("placement", ""),
+    "compute": ("nova", "/v2.1", "compute"),
+    "image": ("glance", "", "image"),
+    "network": ("neutron", "", "network"),
+    "placement": ("placement", "", "placement"),
+    "volume": ("cinder", "/v3", "block-storage"),
 }
 
 
@@ -261,7 +266,7 @@ ENDPOINTS = {
 def test_kolla_registers_the_interposer_urls(kolla, service_type):
     """The endpoint variables carry the interposer's URLs, and they are what Kolla's
     service-ks-register puts in Keystone (<project>_ks_services)."""
-    project, path = ENDPOINTS[service_type]
+    project, path, registered_type = ENDPOINTS[service_type]
     wanted = f"{kolla['interposer']}/{service_type}{path}"
     variables = kolla["vars"]
     for interface in ("internal", "public"):
@@ -272,7 +277,7 @@ def test_kolla_registers_the_interposer_urls(kolla, service_type):
     registered = {
         endpoint["interface"]: endpoint["url"]
         for service in variables[f"{project}_ks_services"]
-        if service["type"] == service_type
+        if service["type"] == registered_type
         for endpoint in service["endpoints"]
     }
     assert registered == {"internal": wanted, "public": wanted}, f"{project}_ks_services registers {registered}"
@@ -284,12 +289,21 @@ def test_nova_calls_glance_through_the_interposer(kolla):
     assert seen == f"{kolla['interposer']}/image", f"nova-api's [glance] api_servers is {seen}"
 
 
+def test_cinder_calls_glance_through_the_interposer(kolla):
+    """A volume from an image: Cinder downloads it from glance_api_servers, Kolla's
+    glance_internal_endpoint, which the overlay points at the interposer."""
+    for service in ("cinder-api", "cinder-volume"):
+        seen = ini(kolla["rendered"] / service / "cinder.conf").get("DEFAULT", "glance_api_servers", fallback=None)
+        assert seen == f"{kolla['interposer']}/image", f"{service}'s glance_api_servers is {seen}"
+
+
 @pytest.mark.parametrize(
     ("project", "service", "over_shipped"),
     [
         ("nova", "nova-api", "/etc/nova/api-paste.ini"),
         ("glance", "glance-api", None),
         ("neutron", "neutron-server", None),
+        ("cinder", "cinder-api", None),
     ],
 )
 def test_api_containers_get_the_overlay_mounts(kolla, project, service, over_shipped):

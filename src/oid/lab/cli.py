@@ -66,8 +66,8 @@ def up(args) -> int:
 def print_dcs(dcs: list[inventory.DC]) -> None:
     for dc in dcs:
         print(f"  {dc.name:<8} {dc.subnet:<16} identity {dc.endpoint('identity')}")
-        others = ", ".join(f"{kind} {dc.endpoint(kind)}" for kind in ("compute", "image", "network", "placement"))
-        print(f"  {'':<8} {'':<16} {others}")
+        for kinds in (("compute", "image", "network"), ("placement", "volume")):
+            print(f"  {'':<8} {'':<16} " + ", ".join(f"{kind} {dc.endpoint(kind)}" for kind in kinds))
 
 
 def down(args) -> int:

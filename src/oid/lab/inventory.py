@@ -15,8 +15,8 @@ DEFAULT_DCS = ("Berlin", "Denver", "Paris")
 WELL_KNOWN_INDEX = {name: index for index, name in enumerate(DEFAULT_DCS, start=1)}
 NAME = re.compile(r"^[A-Z][A-Za-z0-9]{0,30}$")
 MAX_DCS = 20
-PORTS = {"identity": 5000, "image": 9292, "placement": 8778, "compute": 8774, "network": 9696}
-PATHS = {"identity": "/v3", "compute": "/v2.1"}
+PORTS = {"identity": 5000, "image": 9292, "placement": 8778, "compute": 8774, "network": 9696, "volume": 8776}
+PATHS = {"identity": "/v3", "compute": "/v2.1", "volume": "/v3"}
 
 
 class LabError(Exception):
