@@ -141,6 +141,11 @@ def test_server_network_and_flavor_modules_refuse_bad_arguments(tmp_path):
         "no_cidr": {"oid.cloud.subnet": {"name": "x", "network": "n"}},
         "bad_version": {"oid.cloud.subnet": {"name": "x", "network": "n", "cidr": "::/64", "ip_version": 5}},
         "bad_scope": {"oid.cloud.server_info": {"scope": "{nova: Berlin|}"}},
+        "bfv_no_image": {"oid.cloud.server": {"name": "x", "flavor": "f", "boot_from_volume": True,
+                                              "boot_volume": "v"}},
+        "two_sources": {"oid.cloud.volume": {"name": "x", "size": 1, "image": "i", "snapshot": "s"}},
+        "no_volume": {"oid.cloud.volume_snapshot": {"name": "x"}},
+        "attach_nothing": {"oid.cloud.server_volume": {"server": "s"}},
     }  # fmt: skip
     tasks = [{**task, "register": name, "ignore_errors": True} for name, task in cases.items()]
     save = {
@@ -154,7 +159,11 @@ def test_server_network_and_flavor_modules_refuse_bad_arguments(tmp_path):
     run("ansible-playbook", *LOCAL, str(playbook))
     out = json.loads((tmp_path / "out.json").read_text())
     assert all(out[name]["failed"] for name in cases), out
-    assert "state is present but all of the following are missing: image" in out["no_image"]["msg"]
+    assert "state is present but any of the following are missing: image, boot_volume" in out["no_image"]["msg"]
+    assert "boot_from_volume is True but all of the following are missing: image" in out["bfv_no_image"]["msg"]
+    assert "mutually exclusive: image|snapshot|volume" in out["two_sources"]["msg"]
+    assert "state is present but all of the following are missing: volume" in out["no_volume"]["msg"]
+    assert "missing required arguments: volume" in out["attach_nothing"]["msg"]
     assert "mutually exclusive: network|nics" in out["two_ways"]["msg"]
     assert "missing: ram" in out["no_size"]["msg"]
     assert "allocation_pool_start, allocation_pool_end" in out["half_pool"]["msg"]

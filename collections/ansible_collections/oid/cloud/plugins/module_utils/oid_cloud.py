@@ -23,6 +23,7 @@ from ansible_collections.oid.cloud.plugins.module_utils.convergence import (
 from ansible_collections.oid.cloud.plugins.module_utils.policy import followers
 from ansible_collections.oid.cloud.plugins.module_utils.scope import (
     LOCATION_KEY,
+    AllOf,
     Everywhere,
     Location,
     ScopeError,
@@ -418,6 +419,49 @@ class ScopedResourceModule(OidModule):
                 self.delete(self.location_connection(location), outcome[1])
             except Exception as exc:
                 failures[location] = "%s: %s" % (type(exc).__name__, exc)
+
+
+class ImageFromScope(object):
+    """For resources made from an image (a server, a volume): the image is
+    looked up by name or id at the locations of the scope's C(image)
+    expression, in order; the first one that has it gives the id the
+    service is asked for, and the service fetches it through the
+    interposer with the same scope."""
+
+    _image = None
+
+    def image_at(self):
+        """(location, id) of the image named by the ``image`` option."""
+        if self._image is None:
+            expr = self.expression("image")
+            locations = expr.locations()
+            found = self.each_location(
+                locations,
+                lambda location, conn: conn.image.find_image(self.params["image"], ignore_missing=True),
+                service="image",
+            )
+            for location in locations:
+                ok, image = found[location]
+                if ok and image is not None:
+                    self._image = (location, image.id)
+                    break
+            else:
+                reasons = "; ".join(
+                    "%s: %s" % (location, found[location][1] if not found[location][0] else "not there")
+                    for location in locations
+                )
+                raise LocationError(
+                    "image %r is at no location of %s (%s)" % (self.params["image"], format_expression(expr), reasons)
+                )
+        return self._image
+
+    def target_connection(self, target):
+        also = None
+        if self.params.get("image") and isinstance(self.expression("image"), AllOf):
+            # Under '&' the service's read of one image would need it at
+            # every location, under one id: use the copy the module chose.
+            also = dict(image=Location(self.image_at()[0]))
+        return self.connection(target, also=also)
 
 
 class IdentityResourceModule(ScopedResourceModule):

@@ -38,8 +38,29 @@ options:
     default: present
   image:
     description:
-      - Name or id of the image to boot from. Required to boot a server.
+      - Name or id of the image to boot from. Required to boot a server, except from C(boot_volume).
     type: str
+  boot_from_volume:
+    description:
+      - Boot from a new volume made from C(image) by the Cinder of the DC the server boots in (the image may
+        come from another DC, as for a server's disk).
+    type: bool
+    default: false
+  volume_size:
+    description:
+      - Size in GiB of the volume made with C(boot_from_volume); Nova's default (the flavor's disk) without it.
+    type: int
+  boot_volume:
+    description:
+      - Name or id of an existing volume to boot from, looked up where the server boots (a volume of another
+        DC cannot be booted from; the interposer refuses a scope that puts it there).
+    type: str
+    aliases: [root_volume]
+  terminate_volume:
+    description:
+      - Whether the boot volume is deleted with the server.
+    type: bool
+    default: false
   flavor:
     description:
       - Name or id of the flavor, looked up where the server boots. Required to boot a server.
@@ -156,17 +177,24 @@ diff:
 
 import base64
 
-from ansible_collections.oid.cloud.plugins.module_utils.oid_cloud import LocationError, ScopedResourceModule
-from ansible_collections.oid.cloud.plugins.module_utils.scope import AllOf, Location, format_expression
+from ansible_collections.oid.cloud.plugins.module_utils.oid_cloud import (
+    ImageFromScope,
+    LocationError,
+    ScopedResourceModule,
+)
 
 
-class ServerModule(ScopedResourceModule):
+class ServerModule(ImageFromScope, ScopedResourceModule):
     service = "compute"
     references_per_location = True
     argument_spec = dict(
         name=dict(required=True),
         state=dict(default="present", choices=["present", "absent"]),
         image=dict(),
+        boot_from_volume=dict(type="bool", default=False),
+        volume_size=dict(type="int"),
+        boot_volume=dict(aliases=["root_volume"]),
+        terminate_volume=dict(type="bool", default=False),
         flavor=dict(),
         network=dict(),
         nics=dict(type="list", elements="dict", default=[]),
@@ -179,13 +207,13 @@ class ServerModule(ScopedResourceModule):
         description=dict(),
     )
     module_kwargs = dict(
-        required_if=[("state", "present", ("image", "flavor"))],
-        mutually_exclusive=[("network", "nics")],
+        required_if=[
+            ("state", "present", ("flavor",)),
+            ("state", "present", ("image", "boot_volume"), True),
+            ("boot_from_volume", True, ("image",)),
+        ],
+        mutually_exclusive=[("network", "nics"), ("boot_volume", "image")],
     )
-
-    def __init__(self):
-        self._image = None
-        super(ServerModule, self).__init__()
 
     def find(self, conn):
         server = conn.compute.find_server(self.params["name"], ignore_missing=True)
@@ -208,32 +236,6 @@ class ServerModule(ScopedResourceModule):
 
     # -- booting ---------------------------------------------------------------
 
-    def image_at(self):
-        """(location, id) of the image: the first location of the scope's
-        image expression, in order, that has it."""
-        if self._image is None:
-            expr = self.expression("image")
-            locations = expr.locations()
-            found = self.each_location(
-                locations,
-                lambda location, conn: conn.image.find_image(self.params["image"], ignore_missing=True),
-                service="image",
-            )
-            for location in locations:
-                ok, image = found[location]
-                if ok and image is not None:
-                    self._image = (location, image.id)
-                    break
-            else:
-                reasons = "; ".join(
-                    "%s: %s" % (location, found[location][1] if not found[location][0] else "not there")
-                    for location in locations
-                )
-                raise LocationError(
-                    "image %r is at no location of %s (%s)" % (self.params["image"], format_expression(expr), reasons)
-                )
-        return self._image
-
     def networks(self, conn):
         if self.params["network"]:
             return [dict(uuid=conn.network.find_network(self.params["network"], ignore_missing=False).id)]
@@ -255,20 +257,27 @@ class ServerModule(ScopedResourceModule):
             networks.append(entry)
         return networks
 
-    def target_connection(self, target):
-        also = None
-        if isinstance(self.expression("image"), AllOf):
-            # Under '&' Nova's read of one image would need it at every
-            # location, under one id: boot from the copy the module chose.
-            also = dict(image=Location(self.image_at()[0]))
-        return self.connection(target, also=also)
+    def boot_source(self, conn):
+        """Nova's image_id, or block_device_mapping_v2 for a boot from a volume."""
+        if self.params["boot_volume"]:
+            volume = conn.block_storage.find_volume(self.params["boot_volume"], ignore_missing=False)
+            source = dict(source_type="volume", uuid=volume.id)
+        else:
+            image_location, image_id = self.image_at()
+            self.results["image"] = dict(location=image_location, id=image_id)
+            if not self.params["boot_from_volume"]:
+                return dict(image_id=image_id)
+            source = dict(source_type="image", uuid=image_id)
+            if self.params["volume_size"]:
+                source["volume_size"] = self.params["volume_size"]
+        mapping = dict(
+            source, boot_index=0, destination_type="volume", delete_on_termination=self.params["terminate_volume"]
+        )
+        return dict(block_device_mapping=[mapping])
 
     def create(self, conn):
-        image_location, image_id = self.image_at()
-        self.results["image"] = dict(location=image_location, id=image_id)
         attributes = dict(
             name=self.params["name"],
-            image_id=image_id,
             flavor_id=conn.compute.find_flavor(self.params["flavor"], ignore_missing=False).id,
             networks=self.networks(conn),
             config_drive=self.params["config_drive"],
@@ -283,6 +292,7 @@ class ServerModule(ScopedResourceModule):
             and base64.b64encode(self.params["userdata"].encode("utf-8")).decode("ascii"),
         )
         attributes.update((key, value) for key, value in optional.items() if value)
+        attributes.update(self.boot_source(conn))
         server = conn.compute.create_server(**attributes)
         if not self.params["wait"]:
             return server
