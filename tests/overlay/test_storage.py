@@ -221,3 +221,110 @@ def test_volume_modules_on_the_lab(federation, denver_image, tmp_path):
     assert out["gone"]["changed"]
     for dc in federation["dcs"].values():
         assert connect(dc).block_storage.find_volume(name) is None
+
+
+def wait_image(entry, auth, scope, image_id) -> dict:
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        image = call("GET", entry, f"/image/v2/images/{image_id}", auth, scope).json()
+        if image.get("status") in ("active", "killed", "deleted"):
+            return image
+        time.sleep(1)
+    raise AssertionError(f"image {image_id} not active in time: {image.get('status')}")
+
+
+def test_a_server_snapshot_goes_to_the_glance_the_scope_names(federation):
+    """{nova: Berlin, glance: Denver}: a snapshot of a Berlin server is an image of
+    Denver's Glance, active, with the server's bytes (the fake hypervisor uploads
+    its disk through the interposers)."""
+    berlin = federation["dcs"]["Berlin"]
+    auth = token(berlin)
+    cloud = connect(berlin)
+    data = os.urandom(1024 * 1024 + 11)
+    image = cloud.image.create_image(
+        name="snapshot-source", data=data, disk_format="raw", container_format="bare", wait=True
+    )
+    here = "{nova: Berlin}"
+    server_id, network_id = boot_through(berlin, auth, here, image.id, "snapshot")
+    snapshot_id = None
+    try:
+        scope = "{nova: Berlin, glance: Denver}"
+        action = {"createImage": {"name": f"snapshot-{os.getpid()}"}}
+        answer = call(
+            "POST",
+            berlin,
+            f"/compute/v2.1/servers/{server_id}/action",
+            auth,
+            scope,
+            json=action,
+            headers={"OpenStack-API-Version": "compute 2.45"},
+        )  # its answer names the image
+        assert answer.status_code == 202, answer.text
+        snapshot_id = answer.json()["image_id"]
+        snapshot = wait_image(berlin, auth, "{glance: Denver}", snapshot_id)
+        assert snapshot["status"] == "active", snapshot
+        assert snapshot["os_hash_value"] == hashlib.sha512(data).hexdigest(), "the server's bytes"
+        assert connect(berlin).image.find_image(snapshot_id) is None, "not in Berlin's Glance"
+        assert connect(federation["dcs"]["Denver"]).image.find_image(snapshot_id) is not None
+    finally:
+        if snapshot_id:
+            call("DELETE", berlin, f"/image/v2/images/{snapshot_id}", auth, "{glance: Denver}")
+        delete_through(berlin, auth, here, server_id, network_id)
+        cloud.image.delete_image(image)
+
+
+def test_boot_from_volume_attach_and_snapshot_modules(federation, denver_image, tmp_path):
+    """oid.cloud.server with boot_from_volume (Berlin's Cinder makes the boot
+    volume from Denver's image), server_volume (attach, re-run unchanged, a
+    Denver volume refused, detach), volume_snapshot (made, re-run unchanged, gone)."""
+    berlin = federation["dcs"]["Berlin"]
+    image, data = denver_image
+    name = f"oid-bfv-{os.getpid()}"
+    here = "{nova: Berlin}"
+    cloud = connect(berlin)
+    network = cloud.network.create_network(name=name)
+    cloud.network.create_subnet(network_id=network.id, ip_version=4, cidr="192.168.93.0/24")
+    server = {"name": name, "image": image.name, "flavor": "m1.tiny", "network": name, "boot_from_volume": True,
+              "volume_size": 1, "terminate_volume": True, "scope": "{nova: Berlin, glance: Denver}"}  # fmt: skip
+    data_volume = {"name": f"{name}-data", "size": 1, "scope": here}
+    attach = {"server": name, "volume": f"{name}-data", "scope": here}
+    snapshot = {"name": f"{name}-snap", "volume": f"{name}-data", "force": True, "scope": here}
+    try:
+        tasks = [
+            {"oid.cloud.server": server, "register": "booted"},
+            {"oid.cloud.volume": data_volume, "register": "volume"},
+            {"oid.cloud.server_volume": attach, "check_mode": True, "register": "check"},
+            {"oid.cloud.server_volume": attach, "register": "attached"},
+            {"oid.cloud.server_volume": attach, "register": "again"},
+            {"oid.cloud.volume_snapshot": snapshot, "register": "snapped"},
+            {"oid.cloud.volume_snapshot": snapshot, "register": "snapped_again"},
+            {"oid.cloud.volume": {**data_volume, "scope": "{cinder: Denver}"}, "register": "denver_volume"},
+            {"oid.cloud.server_volume": {**attach, "scope": "{nova: Berlin, cinder: Denver}"}, "register": "there",
+             "ignore_errors": True},
+        ]  # fmt: skip
+        out = playbook(tmp_path, tasks, "bfv")
+        booted = out["booted"]["locations"]["Berlin"]["resource"]
+        assert booted["status"] == "ACTIVE" and out["booted"]["image"]["location"] == "Denver"
+        root = booted["attached_volumes"][0]["id"]
+        with volume_file(berlin, root).open("rb") as stored:
+            assert stored.read(len(data)) == data, "the boot volume holds Denver's image"
+            stored.seek(-4096, os.SEEK_END)
+            assert f"to {booted['id']}" in stored.read().decode(errors="replace"), "the hypervisor's record"
+        assert out["check"]["changed"] and out["attached"]["changed"], "check mode attached nothing"
+        assert out["attached"]["changed"] and out["attached"]["locations"]["Berlin"]["volume"]["status"] == "in-use"
+        assert not out["again"]["changed"]
+        assert out["snapped"]["changed"] and not out["snapped_again"]["changed"]
+        assert out["snapped"]["locations"]["Berlin"]["resource"]["status"] == "available"
+        assert out["there"]["failed"] and "a volume of another DC cannot be attached" in out["there"]["msg"]
+    finally:
+        tasks = [
+            {"oid.cloud.volume_snapshot": {**snapshot, "state": "absent"}, "register": "snap_gone"},
+            {"oid.cloud.server_volume": {**attach, "state": "absent"}, "register": "detached", "ignore_errors": True},
+            {"oid.cloud.server": {"name": name, "state": "absent", "scope": here}, "register": "server_gone"},
+            {"oid.cloud.volume": {**data_volume, "state": "absent", "scope": "{cinder: Berlin&Denver}"},
+             "register": "volume_gone"},
+        ]  # fmt: skip
+        out = playbook(tmp_path, tasks, "cleanup")
+        cloud.network.delete_network(network)
+    assert out["snap_gone"]["changed"] and out["detached"]["changed"], out
+    assert cloud.block_storage.find_volume(root, ignore_missing=True) is None, "terminate_volume: the root went"
