@@ -48,7 +48,9 @@ def create_volume(entry, auth, scope, **wanted) -> dict:
     created = call("POST", entry, "/volume/v3/volumes", auth, scope, json={"volume": {"size": 1, **wanted}})
     assert created.status_code == 202, created.text
     volume = wait_volume(entry, auth, scope, created.json()["volume"]["id"])
-    assert volume["status"] == "available", volume
+    if volume["status"] != "available":
+        delete_volume(entry, auth, scope, volume["id"])  # a failed test leaves no volume behind
+        raise AssertionError(f"volume {volume['id']} is {volume['status']}, not available")
     return volume
 
 
