@@ -141,6 +141,37 @@ class Federation:
         wanted = re.compile(rf"oid-lab fetched image {image_id} .*sha512 verified {digest}")
         check(bool(wanted.search(log)), f"{dc}'s hypervisor did not fetch and verify {image_id} ({image_file})")
 
+    def create_volume(self, name: str, scope: str, **wanted) -> list[str]:
+        """POST a 1 GiB volume; the ids made (one per location under '&'), once available."""
+        answer = self.call("POST", "/volume/v3/volumes", scope, json={"volume": {"size": 1, "name": name, **wanted}})
+        check(answer.status_code == 202, f"volume {name} under {scope}: {answer.status_code} {answer.text[:500]}")
+        listed = self.call("GET", f"/volume/v3/volumes?name={name}", scope).json()["volumes"]
+        for volume in listed:
+            self.wait_volume(volume["id"], volume_scope(volume, scope))
+        return [volume["id"] for volume in listed]
+
+    def wait_volume(self, volume_id: str, scope: str) -> dict:
+        deadline = time.monotonic() + WAIT_ACTIVE_SECONDS
+        while time.monotonic() < deadline:
+            volume = self.call("GET", f"/volume/v3/volumes/{volume_id}", scope).json()["volume"]
+            if volume["status"] == "available" or volume["status"].startswith("error"):
+                check(volume["status"] == "available", f"volume {volume_id}: {volume['status']}")
+                return volume
+            time.sleep(1)
+        raise CellFailed(f"volume {volume_id} not available within {WAIT_ACTIVE_SECONDS}s")
+
+    def delete_volumes(self, name: str, scope: str) -> None:
+        """Every volume ``name`` under ``scope`` goes, each at its own location."""
+        for volume in self.call("GET", f"/volume/v3/volumes?name={name}", scope).json().get("volumes", []):
+            self.call("DELETE", f"/volume/v3/volumes/{volume['id']}", volume_scope(volume, scope))
+
+    def volume_holds(self, dc: str, volume_id: str, image_file: str) -> None:
+        """The volume's file in ``dc`` (the lab's Cinder file driver) starts with the image's bytes."""
+        image = (VERIFY_ROOT / f"{image_file}.raw").read_bytes()
+        path = lab_cli.LAB_ROOT / self.dcs[dc].key / "data" / "cinder" / "volumes" / f"volume-{volume_id}"
+        with path.open("rb") as volume:
+            check(volume.read(len(image)) == image, f"volume {volume_id} in {dc} does not hold {image_file}'s bytes")
+
     def upstream_counts(self) -> dict[tuple[str, str], float]:
         """{(DC, location it sent to): requests} from every interposer's metrics."""
         counts = {}
@@ -162,6 +193,11 @@ class Federation:
                 return time.monotonic() - started
             time.sleep(1)
         raise CellFailed(f"{location} still unreachable {WAIT_HEALED_SECONDS}s after the heal")
+
+
+def volume_scope(volume: dict, listed_under: str) -> str:
+    """The scope of one volume of a list: its location under '&', else the list's."""
+    return f"{{cinder: {volume['oid_location']}}}" if "oid_location" in volume else listed_under
 
 
 def round_trips(links: dict[tuple[str, str], float], before, after) -> tuple[int, float]:
@@ -341,6 +377,56 @@ def api_bad(fed: Federation, notes: list[str]) -> None:
     check(servers == [], "a server was made in Berlin")
 
 
+def api_storage_global(fed: Federation, notes: list[str]) -> None:
+    image_id, _ = fed.image_id("verify-denver", "{glance: Denver}")
+    scope = "{cinder: Berlin, glance: Denver}"
+    try:
+        (volume_id,) = fed.create_volume("verify-api-volume", scope, imageRef=image_id)
+        fed.volume_holds("Berlin", volume_id, "verify-denver")
+    finally:
+        fed.delete_volumes("verify-api-volume", "{cinder: Berlin}")
+
+
+def api_storage_partial(fed: Federation, notes: list[str]) -> None:
+    image_id, where = fed.image_id("verify-dp", "{glance: Denver|Paris}")
+    check(where == "Paris", f"Denver|Paris answered from {where} while Berlin-Denver is cut")
+    try:
+        (volume_id,) = fed.create_volume("verify-api-volume-reach", "{cinder: Berlin, glance: Denver|Paris}",
+                                         imageRef=image_id)  # fmt: skip
+        fed.volume_holds("Berlin", volume_id, "verify-dp")
+    finally:
+        fed.delete_volumes("verify-api-volume-reach", "{cinder: Berlin}")
+
+
+def api_storage_star(fed: Federation, notes: list[str]) -> None:
+    both = "{cinder: Berlin&Denver}"
+    try:
+        made = fed.create_volume("verify-api-volume-both", both)
+        listed = fed.call("GET", "/volume/v3/volumes?name=verify-api-volume-both", both).json()["volumes"]
+        check(len(made) == 2 and sorted(v["oid_location"] for v in listed) == ["Berlin", "Denver"], f"{listed}")
+    finally:
+        fed.delete_volumes("verify-api-volume-both", both)
+
+
+def api_storage_bad(fed: Federation, notes: list[str]) -> None:
+    image_id, _ = fed.image_id("verify-berlin", "{glance: Berlin}")
+    server_id = fed.boot("verify-api-attach", image_id, "{nova: Berlin}")
+    try:
+        fed.wait_active(server_id, "{nova: Berlin}")
+        (volume_id,) = fed.create_volume("verify-api-volume-there", "{cinder: Denver}")
+        attach = {"volumeAttachment": {"volumeId": volume_id}}
+        path = f"/compute/v2.1/servers/{server_id}/os-volume_attachments"
+        refused = fed.call("POST", path, "{nova: Berlin, cinder: Denver}", json=attach)
+        check(refused.status_code == 400, f"cross-DC attach answered {refused.status_code}")
+        message = refused.json()["error"]["message"]
+        check("a volume of another DC cannot be attached" in message, f"no reason given: {message}")
+        volume = fed.call("GET", f"/volume/v3/volumes/{volume_id}", "{cinder: Denver}").json()["volume"]
+        check(volume["attachments"] == [] and volume["status"] == "available", f"Denver's volume: {volume}")
+    finally:
+        fed.delete_server(server_id, "{nova: Berlin}")
+        fed.delete_volumes("verify-api-volume-there", "{cinder: Denver}")
+
+
 # -- the table --------------------------------------------------------------------
 
 
@@ -370,6 +456,13 @@ CELLS = [
          "Denver cut off: Denver|Paris falls to Paris, & names Denver, converges once healed", api_partial_star,
          cut=("Denver", "--all"), after_heal="partial-star-healed"),
     Cell("bad", "bad collaboration", "refused", "Nova in Berlin on Denver's network: refused, nothing made", api_bad),
+    Cell("storage-global", "storage", "x-DC", "a volume in Berlin from the image only Denver has", api_storage_global),
+    Cell("storage-star", "storage", "*-DC", "a volume in Berlin&Denver, one list", api_storage_star),
+    Cell("storage-bad", "storage", "refused", "a Denver volume on a Berlin server: refused, nothing attached",
+         api_storage_bad),
+    # Last: after a heal, the entry's breaker for Denver's Glance waits out its back-off.
+    Cell("storage-partial", "storage", "partial x-DC", "Berlin cut from Denver: a volume from Paris's copy",
+         api_storage_partial, cut=("Berlin", "Denver")),
 ]  # fmt: skip
 
 
@@ -469,17 +562,22 @@ def print_table(runs: list[Run], links, total: float) -> None:
     bad = [r for r in runs if r.cell.row == "bad collaboration"]
     if bad:
         print(f"| bad collaboration: {summary(bad)} (Nova in Berlin on a Denver network refused)")
+    storage = [r for r in runs if r.cell.row == "storage"]
+    if storage:
+        kinds = dict.fromkeys(r.cell.column for r in storage)
+        print("| storage: " + "; ".join(
+            f"{kind} {summary([r for r in storage if r.cell.column == kind])}" for kind in kinds))  # fmt: skip
 
-    print(f"\n{'cell':<14}{'via':<18}{'result':<8}{'wall':>8}{'WAN requests':>14}{'RTTs crossed':>14}  what")
+    print(f"\n{'cell':<17}{'via':<18}{'result':<8}{'wall':>8}{'WAN requests':>14}{'RTTs crossed':>14}  what")
     for r in runs:
         print(
-            f"{r.cell.key:<14}{r.via:<18}{'PASS' if r.ok else 'FAIL':<8}{r.seconds:>7.1f}s{r.crossed:>14}"
+            f"{r.cell.key:<17}{r.via:<18}{'PASS' if r.ok else 'FAIL':<8}{r.seconds:>7.1f}s{r.crossed:>14}"
             f"{r.rtt_seconds:>13.2f}s  {r.cell.what if r.via == 'HTTP API' else ''}"
         )
         for note in r.notes:
-            print(f"{'':<14}{note}")
+            print(f"{'':<17}{note}")
         if not r.ok:
-            print(f"{'':<14}{r.detail}")
+            print(f"{'':<17}{r.detail}")
     passed = sum(r.ok for r in runs)
     print(f"\n{passed}/{len(runs)} passed in {total:.0f}s")
 

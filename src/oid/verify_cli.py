@@ -25,7 +25,8 @@ def register(subparsers) -> None:
         description="Run the acceptance table (DESIGN.md section 7) on the lab after `oid lab up` and "
         "`ansible-playbook playbooks/lab/site.yml -i inventories/lab`: each cell as a playbook of oid.cloud modules "
         "(playbooks/verify/) and as plain HTTP requests with X-Scope, through Berlin's interposer, cutting "
-        "and healing the WAN for the partial-connectivity cells. Prints the table with each run's wall "
+        "and healing the WAN for the partial-connectivity cells; a storage row (Cinder volumes) after the boots. "
+        "Prints the table with each run's wall "
         "time and the WAN round trips it crossed; exit 1 if a cell failed.",
     )
     command.add_argument(
@@ -33,6 +34,6 @@ def register(subparsers) -> None:
         nargs="*",
         metavar="CELL",
         help="cells to run (default: all): global-1dc, global-xdc, global-star, partial-1dc, partial-xdc, "
-        "partial-star, bad",
+        "partial-star, bad, storage-global, storage-partial, storage-star, storage-bad",
     )
     command.set_defaults(handler=run)

@@ -300,6 +300,8 @@ def test_boot_from_volume_attach_and_snapshot_modules(federation, denver_image, 
             {"oid.cloud.server_volume": attach, "register": "again"},
             {"oid.cloud.volume_snapshot": snapshot, "register": "snapped"},
             {"oid.cloud.volume_snapshot": snapshot, "register": "snapped_again"},
+            {"oid.cloud.volume": {"name": f"{name}-copy", "snapshot": f"{name}-snap", "scope": here},
+             "register": "copy"},
             {"oid.cloud.volume": {**data_volume, "scope": "{cinder: Denver}"}, "register": "denver_volume"},
             {"oid.cloud.server_volume": {**attach, "scope": "{nova: Berlin, cinder: Denver}"}, "register": "there",
              "ignore_errors": True},
@@ -318,11 +320,17 @@ def test_boot_from_volume_attach_and_snapshot_modules(federation, denver_image, 
         assert out["snapped"]["changed"] and not out["snapped_again"]["changed"]
         assert out["snapped"]["locations"]["Berlin"]["resource"]["status"] == "available"
         assert out["there"]["failed"] and "a volume of another DC cannot be attached" in out["there"]["msg"]
+        # The volume from the snapshot has the attached volume's bytes: the hypervisor's record.
+        attached_id = out["attached"]["locations"]["Berlin"]["volume"]["id"]
+        with volume_file(berlin, out["copy"]["locations"]["Berlin"]["resource"]["id"]).open("rb") as copied:
+            copied.seek(-4096, os.SEEK_END)
+            assert f"attached volume {attached_id} to {booted['id']}" in copied.read().decode(errors="replace")
     finally:
         tasks = [
             {"oid.cloud.volume_snapshot": {**snapshot, "state": "absent"}, "register": "snap_gone"},
             {"oid.cloud.server_volume": {**attach, "state": "absent"}, "register": "detached", "ignore_errors": True},
             {"oid.cloud.server": {"name": name, "state": "absent", "scope": here}, "register": "server_gone"},
+            {"oid.cloud.volume": {"name": f"{name}-copy", "state": "absent", "scope": here}, "register": "copy_gone"},
             {"oid.cloud.volume": {**data_volume, "state": "absent", "scope": "{cinder: Berlin&Denver}"},
              "register": "volume_gone"},
         ]  # fmt: skip
