@@ -22,7 +22,16 @@ def test_a_fourth_dc_is_federated_by_a_rerun(federation):
     untouched = [
         f"oidlab_{dc}_{service}"
         for dc in ("berlin", "denver")
-        for service in ("oid_interposer", "keystone", "nova_api", "glance_api", "neutron_server", "nova_compute")
+        for service in (
+            "oid_interposer",
+            "keystone",
+            "nova_api",
+            "glance_api",
+            "neutron_server",
+            "nova_compute",
+            "cinder_api",
+            "cinder_volume",
+        )
     ]
     before = {name: started_at(name) for name in untouched}
     grown = oid_lab("up", "--dcs", "Berlin,Denver,Paris,Tokyo")

@@ -68,8 +68,13 @@ def disk_path(instance) -> str:
     return os.path.join(instance_directory(instance), "disk")
 
 
-class GlanceFetchingDriver(fake.FakeDriver):
-    """FakeDriver whose spawn first fetches and verifies the image from Glance."""
+class GlanceFetchingDriver(fake.FakeDriverWithoutFakeNodes):
+    """FakeDriver whose spawn first fetches and verifies the image from Glance.
+
+    Its one node has a stable identity (Nova's compute_id, under /var/lib/nova,
+    which the lab keeps on the host as Kolla keeps it in a volume): FakeDriver's
+    own node uuids are new at every start, so a restarted nova-compute found its
+    node taken by its former self and refused to start."""
 
     def spawn(self, context, instance, image_meta, injected_files, admin_password, allocations,
               network_info=None, block_device_info=None, *args, **kwargs):  # fmt: skip
