@@ -37,10 +37,14 @@ def lab_openstack_image() -> str:
     return done.stdout.split("openstack=")[-1].strip()
 
 
+# This DC's services, as an operator lists them (Kolla's usual ports; nothing answers there).
+LOCAL_PORTS = {"identity": 5000, "compute": 8774, "image": 9292, "network": 9696, "placement": 8778}
+
+
 @pytest.fixture(scope="module")
 def api_images() -> dict[str, str]:
     image = lab_openstack_image()
-    return {"nova-api": image, "glance-api": image, "neutron-server": image}
+    return {"nova-api": image, "glance-api": image, "neutron-server": image, "cinder-api": image}
 
 
 @pytest.fixture
@@ -61,6 +65,7 @@ def dc(tmp_path, api_images):
         "node_config": str(tmp_path / "kolla"),
         "node_config_directory": str(tmp_path / "kolla"),
         "oid_paste_images": api_images,
+        "oid_local_endpoints": {service: f"http://127.0.0.1:{port}" for service, port in LOCAL_PORTS.items()},
         **ports,
     }
     (tmp_path / "kolla").mkdir()
@@ -302,3 +307,25 @@ def test_other_dcs_cut_off_are_named_and_none_reached_stops_it(dc, blackhole):
     message = failed(prechecks(dc, "--limit", "berlin-control", "-e", "oid_interposer_precheck_timeout=1"))
     assert "berlin-control reaches no other DC's peer port (2 tried" in message, message
     assert "Paris (no answer within 1 s)" in message and "oid_interposer_peer_port" in message, message
+
+
+def test_a_dc_with_cinder_and_its_endpoint_passes(dc):
+    """cinder-api's shipped api-paste.ini is read from its image (here the lab's)."""
+    endpoints = {service: f"http://127.0.0.1:{port}" for service, port in {**LOCAL_PORTS, "volume": 8776}.items()}
+    result = prechecks(dc, "-e", json.dumps({"enable_cinder": True, "oid_local_endpoints": endpoints}))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+
+
+def test_cinder_without_its_endpoint_stops_it(dc):
+    """Kolla deploys Cinder here (enable_cinder), but the interposer would not know where it is."""
+    message = failed(prechecks(dc, "-e", "enable_cinder=true"))
+    wanted = "Berlin runs cinder-api (Kolla's enable_* and <service>_services), but oid_local_endpoints has no volume"
+    assert wanted in message, message
+
+
+def test_no_local_endpoints_stops_it(dc):
+    inventory = yaml.safe_load(dc["inventory"].read_text())
+    del inventory["oid_federation"]["hosts"]["berlin-control"]["oid_local_endpoints"]
+    dc["inventory"].write_text(yaml.safe_dump(inventory))
+    message = failed(prechecks(dc))
+    assert "oid_local_endpoints is not set for berlin-control" in message, message
