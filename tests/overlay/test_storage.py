@@ -106,7 +106,7 @@ def test_a_volume_in_berlin_from_an_image_only_denver_has(federation, denver_ima
 def test_and_creates_and_lists_volumes_in_both(federation):
     """'&' for volumes: one create makes a volume in each DC (the answer is the
     first one, every location's outcome in its header), one list shows both with
-    their location, '|' reads one, and each is deleted at its own location."""
+    their location; '|' reads one and creates one; each is deleted at its own location."""
     berlin = federation["dcs"]["Berlin"]
     auth = token(berlin)
     both = "{cinder: Berlin&Denver}"
@@ -126,6 +126,12 @@ def test_and_creates_and_lists_volumes_in_both(federation):
         # '|' reads one of them: Berlin's answers first.
         either = call("GET", berlin, f"/volume/v3/volumes/{made['Berlin']}", auth, "{cinder: Berlin|Denver}")
         assert either.status_code == 200 and either.json()["volume"]["id"] == made["Berlin"], either.text
+        # '|' creates at the first that answers: Paris.
+        one = call("POST", berlin, "/volume/v3/volumes", auth, "{cinder: Paris|Denver}",
+                   json={"volume": {"size": 1, "name": name}})  # fmt: skip
+        assert one.status_code == 202 and one.headers["X-Oid-Location"] == "Paris", one.text
+        made["Paris"] = one.json()["volume"]["id"]
+        assert wait_volume(berlin, auth, "{cinder: Paris}", made["Paris"])["status"] == "available"
     finally:
         for location, volume_id in made.items():
             delete_volume(berlin, auth, f"{{cinder: {location}}}", volume_id)
