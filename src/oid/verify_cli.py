@@ -34,6 +34,6 @@ def register(subparsers) -> None:
         nargs="*",
         metavar="CELL",
         help="cells to run (default: all): global-1dc, global-xdc, global-star, partial-1dc, partial-xdc, "
-        "partial-star, bad, storage-global, storage-partial, storage-star, storage-bad",
+        "partial-star, bad, storage-global, storage-star, storage-bad, storage-partial",
     )
     command.set_defaults(handler=run)
