@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -13,10 +14,12 @@ from tests.support.lab import TOP
 ADMIN_PASSWORD = "oid-lab-admin"  # inventories/lab/group_vars/all.yml
 
 
-def site(*args: str) -> subprocess.CompletedProcess:
+def site(*args: str, json_output: bool = False) -> subprocess.CompletedProcess:
+    """playbooks/lab/site.yml on the lab; its output as the ansible.posix.json callback's if asked."""
+    env = {**os.environ, "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json"} if json_output else None
     return subprocess.run(
         [str(TOP / ".venv" / "bin" / "ansible-playbook"), "-i", "inventories/lab", "playbooks/lab/site.yml", *args],
-        cwd=TOP, capture_output=True, text=True, timeout=1800,
+        cwd=TOP, capture_output=True, text=True, timeout=1800, env=env,
     )  # fmt: skip
 
 
@@ -36,6 +39,19 @@ def recap(output: str) -> dict[str, dict[str, int]]:
         if match and "ok=" in match.group(2):
             hosts[match.group(1)] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", match.group(2))}
     return hosts
+
+
+def slots(json_output: str, host: str, plays_prefix: str = "Oid |") -> dict[str, int]:
+    """The task slots one host took in the plays named with the prefix (site.yml's),
+    from the ansible.posix.json callback: run or skipped. Each is a worker the
+    controller forks, whatever the task does (docs/performance.md)."""
+    counts = {"run": 0, "skipped": 0}
+    for play in json.loads(json_output)["plays"]:
+        if play["play"]["name"].startswith(plays_prefix):
+            for task in play["tasks"]:
+                if host in task["hosts"]:
+                    counts["skipped" if task["hosts"][host].get("skipped") else "run"] += 1
+    return counts
 
 
 def interposer(dc) -> str:
