@@ -44,6 +44,7 @@ class TlsFederation:
         self.catalog_file = tmp_path / "catalog.yml"
         self.runners = []
         self.apps = {}
+        self.crl_file = None  # the CA's revocation list, for every interposer
         self.write_catalog()
 
     def write_catalog(self, peer_of=None):
@@ -60,7 +61,7 @@ class TlsFederation:
         self.catalog_file.write_text(yaml.safe_dump({"locations": locations}))
 
     def settings(self, name) -> Settings:
-        tls = dataclasses.replace(self.tls[name], host="127.0.0.1", port=self.peer_ports[name])
+        tls = dataclasses.replace(self.tls[name], host="127.0.0.1", port=self.peer_ports[name], crl_file=self.crl_file)
         return Settings(
             location=name,
             catalog_file=str(self.catalog_file),
@@ -92,6 +93,18 @@ class TlsFederation:
 @pytest.fixture
 async def fed(tmp_path):
     federation = TlsFederation(tmp_path)
+    await federation.start()
+    yield federation
+    await federation.stop()
+
+
+@pytest.fixture
+async def revoking_fed(tmp_path):
+    """A TlsFederation whose CA revoked a former certificate of Berlin (its key
+    leaked, a new one was made): every interposer reads the CA's CRL."""
+    federation = TlsFederation(tmp_path)
+    federation.revoked = federation.ca.issue(tmp_path / "former", "Berlin")
+    federation.crl_file = str(federation.ca.revocation_list(tmp_path / "crl.pem", [federation.revoked]))
     await federation.start()
     yield federation
     await federation.stop()
@@ -210,6 +223,34 @@ async def test_an_expired_certificate_is_refused(fed, tmp_path, caplog):
     assert not fed.backends["Denver"].seen
 
 
+async def test_a_revoked_certificate_is_refused(revoking_fed, caplog):
+    """Berlin's former certificate, which the CA revoked, is refused by the peer
+    port with the reason; its new one goes through."""
+    fed = revoking_fed
+    with pytest.raises(aiohttp.ClientConnectorError):
+        await send(peer_url(fed, "Denver"), tls=fed.revoked, server_hostname="denver", scope='{"compute":"Denver"}')
+    assert refusals(caplog) == ["peer refused: its certificate: certificate revoked"]
+    assert not fed.backends["Denver"].seen
+    current = dataclasses.replace(fed.tls["Berlin"], crl_file=fed.crl_file)
+    status, body = await send(
+        peer_url(fed, "Denver"), tls=current, server_hostname="denver", scope='{"compute":"Denver"}'
+    )
+    assert status == 200, body
+    assert last_seen(fed.backends["Denver"])[ORIGIN_HEADER] == "Berlin"
+
+
+def test_a_peer_answering_with_a_revoked_certificate_is_refused(tmp_path):
+    """The CRL checks the answering side too: an interposer whose own certificate
+    is revoked fails the handshake it makes with itself (which is how it finds
+    out at start, below), on the side that checks the server's certificate first."""
+    peers = LoopbackPeers(tmp_path / "pki", ["Berlin"])
+    crl = peers.ca.revocation_list(tmp_path / "crl.pem", [peers.tls["Berlin"]])
+    revoked = dataclasses.replace(peers.tls["Berlin"], crl_file=str(crl))
+    with pytest.raises(ValueError, match="refused by itself: its certificate: certificate revoked"):
+        revoked.check_own_certificate("Berlin")
+    dataclasses.replace(peers.tls["Berlin"]).check_own_certificate("Berlin")  # without the CRL: accepted
+
+
 async def test_no_certificate_at_the_peer_port_is_refused(fed, caplog):
     """TLS without a client certificate, then plain HTTP: neither gets in."""
     context = ssl.create_default_context(cafile=str(fed.ca.ca_file))
@@ -308,10 +349,55 @@ def test_an_unreadable_key_is_an_error_at_start(tmp_path, fed_files):
         load_settings(str(config))
 
 
+def test_a_crl_file_holding_a_certificate_is_an_error_at_start(tmp_path, fed_files):
+    """OpenSSL reads certificates and CRLs from the same file: a certificate in
+    the CRL file would be trusted as a CA. Only CRLs are accepted there."""
+    config = tmp_path / "interposer.yml"
+    config.write_text(
+        yaml.safe_dump({**fed_files, "tls": {**fed_files["tls"], "crl_file": fed_files["tls"]["cert_file"]}})
+    )
+    with pytest.raises(ConfigError, match=r"is not a CRL: it holds CERTIFICATE \(only X509 CRL blocks"):
+        load_settings(str(config))
+
+
+@pytest.mark.parametrize(
+    ("crl", "reason"),
+    [
+        ("revoking", "certificate revoked"),
+        ("expired", "CRL has expired"),
+        ("another CA's", "unable to get certificate CRL"),
+    ],
+)
+def test_a_certificate_its_peers_would_refuse_is_logged_at_start(tmp_path, caplog, crl, reason):
+    """Revoked, or checked against a CRL past its next update or not the CA's:
+    every peer would refuse this DC. The interposer says so when it starts (and
+    still serves its own DC, whose clients and services go through it)."""
+    federation = TlsFederation(tmp_path / "own")
+    berlin, ca, files = federation.tls["Berlin"], federation.ca, berlin_files(federation)
+    crl_file = tmp_path / "crl.pem"
+    if crl == "revoking":
+        ca.revocation_list(crl_file, [berlin])
+    elif crl == "expired":
+        ca.revocation_list(crl_file, next_update=NOW - DAY)
+    else:
+        ca.revocation_list(crl_file, signer=Authority.create(tmp_path / "other", name="another CA"))
+    config = tmp_path / "own" / "interposer.yml"
+    config.write_text(yaml.safe_dump({**files, "tls": {**files["tls"], "crl_file": str(crl_file)}}))
+    settings = load_settings(str(config))
+    assert settings.peer_tls.crl_file == str(crl_file)
+    assert refusals(caplog) == [
+        f"other DCs will refuse this one: refused by itself: its certificate: {reason}"
+        " (site.yml --tags trust makes a new certificate)"
+    ]
+
+
 @pytest.fixture
 def fed_files(tmp_path):
     """Berlin's configuration file's keys, with the files of a TlsFederation (not started)."""
-    federation = TlsFederation(tmp_path)
+    return berlin_files(TlsFederation(tmp_path))
+
+
+def berlin_files(federation) -> dict:
     tls = federation.tls["Berlin"]
     return {
         "location": "Berlin",

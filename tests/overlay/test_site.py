@@ -60,6 +60,11 @@ def test_check_mode_on_the_federation_runs_and_predicts_no_change(federation):
     assert secret.stat().st_mode & 0o777 == 0o640 and secret.stat().st_gid == 42400, "the secret is root:kolla 0640"
     for private in (oid / "interposer-password", oid / "tls" / "dc.key"):
         assert private.stat().st_mode & 0o777 == 0o600 and private.stat().st_uid == 0, f"{private}: root's alone"
+    # The CA's revocation list, made with the CA on the controller, read by the interposer.
+    crl = (oid / "tls" / "crl.pem").read_text()
+    assert crl == (Path("/var/lib/oid-lab") / "pki" / "crl.pem").read_text() and "BEGIN X509 CRL" in crl
+    interposer_config = yaml.safe_load((oid.parent / "oid-interposer" / "interposer.yml").read_text())
+    assert interposer_config["tls"]["crl_file"] == "/etc/oid/tls/crl.pem", interposer_config["tls"]
 
 
 def test_tags_catalog_applies_a_changed_catalog(federation):

@@ -85,13 +85,32 @@ class Authority:
         )
         return PeerTLS(str(self.ca_file), str(cert_file), str(key_file))
 
+    def revocation_list(self, path: Path, revoked=(), *, next_update=None, signer=None) -> Path:
+        """The CA's CRL at ``path``, revoking the certificates of the PeerTLS in
+        ``revoked``; ``signer``: another Authority signs it instead (a CRL that is
+        not this CA's)."""
+        signer = signer or self
+        builder = (
+            x509.CertificateRevocationListBuilder()
+            .issuer_name(signer.cert.subject)
+            .last_update(NOW - DAY)
+            .next_update(next_update or NOW + 30 * DAY)
+        )
+        for tls in revoked:
+            serial = x509.load_pem_x509_certificate(Path(tls.cert_file).read_bytes()).serial_number
+            builder = builder.add_revoked_certificate(
+                x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(NOW - DAY).build()
+            )
+        path.write_bytes(builder.sign(signer.key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM))
+        return path
 
-TLS_KEYS = ("ca_file", "cert_file", "key_file")
+
+TLS_KEYS = ("ca_file", "cert_file", "key_file", "crl_file")
 
 
 def tls_files(tls: PeerTLS) -> dict:
     """The ``tls`` section of an interposer's configuration file for ``tls``'s files."""
-    return {key: getattr(tls, key) for key in TLS_KEYS}
+    return {key: getattr(tls, key) for key in TLS_KEYS if getattr(tls, key)}
 
 
 class LoopbackPeers:

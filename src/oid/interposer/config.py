@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -11,6 +12,8 @@ import yaml
 
 from oid.interposer.trust import PeerTLS
 from oid.scope import Catalog, ScopeError
+
+log = logging.getLogger("oid.interposer.trust")
 
 # Path prefixes the interposer serves, one per service type.
 SERVICE_PREFIXES = ("identity", "compute", "image", "network", "placement", "volume")
@@ -160,28 +163,37 @@ def load_account(path: str, data: dict | None) -> dict | None:
 
 
 def load_peer_tls(path: str, base: Path, data: dict) -> PeerTLS | None:
-    """``tls: {ca_file, cert_file, key_file}`` and ``peer_listen: {host, port}``:
-    both, or neither for an interposer whose catalog has no other DC (checked
-    with the catalog, Routes.require_peer_tls). The files are checked now (a
-    bad key is an error at start, not at the first peer's connection)."""
+    """``tls: {ca_file, cert_file, key_file, crl_file}`` (the CA's revocation
+    list optional) and ``peer_listen: {host, port}``: both, or neither for an
+    interposer whose catalog has no other DC (checked with the catalog,
+    Routes.require_peer_tls). The files are checked now (a bad key is an error
+    at start, not at the first peer's connection); a certificate its peers
+    would refuse (expired, revoked) is logged, and the interposer still serves
+    its own DC."""
     tls, listen = data.get("tls"), data.get("peer_listen")
     if not tls and not listen:
         return None
     if not isinstance(tls, dict) or not isinstance(listen, dict):
         raise ConfigError(f"{path}: 'tls' and 'peer_listen' go together (mutual TLS between interposers)")
-    missing = [key for key in ("ca_file", "cert_file", "key_file") if not tls.get(key)]
-    unknown = sorted(set(tls) - {"ca_file", "cert_file", "key_file"})
+    required = ("ca_file", "cert_file", "key_file")
+    missing = [key for key in required if not tls.get(key)]
+    unknown = sorted(set(tls) - {*required, "crl_file"})
     if missing or unknown:
         raise ConfigError(
-            f"{path}: 'tls' needs ca_file, cert_file and key_file (missing: {missing}, unknown: {unknown})"
+            f"{path}: 'tls' needs ca_file, cert_file and key_file, crl_file is optional"
+            f" (missing: {missing}, unknown: {unknown})"
         )
-    files = {key: str((base / tls[key]).resolve()) for key in ("ca_file", "cert_file", "key_file")}
+    files = {key: str((base / tls[key]).resolve()) for key in (*required, "crl_file") if tls.get(key)}
     peer_tls = PeerTLS(**files, host=listen.get("host", PeerTLS.host), port=int(listen.get("port", PeerTLS.port)))
     try:
         peer_tls.server_context()
         peer_tls.client_context()
     except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
         raise ConfigError(f"{path}: cannot use the TLS files {files}: {exc}") from None
+    try:
+        peer_tls.check_own_certificate(data["location"])
+    except ValueError as exc:
+        log.error("other DCs will refuse this one: %s (site.yml --tags trust makes a new certificate)", exc)
     return peer_tls
 
 

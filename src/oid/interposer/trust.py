@@ -14,14 +14,18 @@ certificate names the DC it meant to reach. So:
 - the plain port, where this DC's clients and services enter, trusts
   nobody: internal headers sent there are a client's, and dropped;
 - every byte between DCs is encrypted; there is no secret common to DCs,
-  so a DC that is taken over speaks for itself only.
+  so a DC that is taken over speaks for itself only;
+- with the CA's revocation list (``crl_file``), a certificate the CA revoked
+  (a DC's key that leaked, replaced by a new one) is refused both ways.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import ssl
 from dataclasses import dataclass
+from pathlib import Path
 
 from oid.scope import ScopeError
 
@@ -41,6 +45,7 @@ class PeerTLS:
     key_file: str
     host: str = "0.0.0.0"
     port: int = 8791
+    crl_file: str | None = None
 
     def server_context(self) -> ssl.SSLContext:
         """The peer port's: TLS 1.2 or later, a client certificate of the federation's CA required."""
@@ -48,8 +53,17 @@ class PeerTLS:
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         context.verify_mode = ssl.CERT_REQUIRED
         context.load_cert_chain(self.cert_file, self.key_file)
+        self.check_revocation(context)
         context.sslobject_class = LoggedHandshake
         return context
+
+    def check_revocation(self, context: ssl.SSLContext) -> None:
+        """With a CRL: the peer's certificate is checked against it (a revoked one,
+        or a CRL past its next update, fails the handshake with that reason)."""
+        if self.crl_file:
+            require_crls_only(self.crl_file)
+            context.load_verify_locations(cafile=self.crl_file)
+            context.verify_flags |= ssl.VERIFY_CRL_CHECK_LEAF
 
     def client_context(self) -> ssl.SSLContext:
         """What this interposer reaches its peers with: its own certificate, the
@@ -64,7 +78,44 @@ class PeerTLS:
         context.minimum_version = context.maximum_version = ssl.TLSVersion.TLSv1_2
         context.check_hostname = True
         context.load_cert_chain(self.cert_file, self.key_file)
+        self.check_revocation(context)
         return context
+
+    def check_own_certificate(self, location: str) -> None:
+        """A handshake of this interposer with itself, in memory, as a peer would
+        make it: its certificate, the CA and the CRL go together (not revoked,
+        not expired, the CRL the CA's and current), or ValueError says why, at
+        start rather than at every peer's connection."""
+        to_server, to_client = ssl.MemoryBIO(), ssl.MemoryBIO()
+        client = self.client_context().wrap_bio(to_client, to_server, server_hostname=certificate_name(location))
+        server_context = self.server_context()
+        server_context.sslobject_class = ssl.SSLObject  # nothing to log: the reason is raised
+        server = server_context.wrap_bio(to_server, to_client, server_side=True)
+        pending = [client, server]
+        for _ in range(10):  # a TLS 1.2 handshake takes two round trips
+            for side in list(pending):
+                try:
+                    side.do_handshake()
+                    pending.remove(side)
+                except ssl.SSLWantReadError:
+                    pass
+                except ssl.SSLError as exc:
+                    raise ValueError(handshake_failure(exc).replace("peer refused", "refused by itself")) from None
+            if not pending:
+                return
+        raise ValueError("refused by itself: the TLS handshake did not complete")
+
+
+# The PEM blocks a CRL file may hold. A certificate there would be loaded as a
+# trusted CA (OpenSSL reads certificates and CRLs from the same file).
+PEM_BLOCK = re.compile(r"^-----BEGIN ([A-Z0-9 ]+)-----$", re.M)
+
+
+def require_crls_only(path: str) -> None:
+    kinds = PEM_BLOCK.findall(Path(path).read_text(errors="replace"))
+    if not kinds or set(kinds) != {"X509 CRL"}:
+        found = ", ".join(sorted(set(kinds))) or "no PEM block"
+        raise ValueError(f"{path} is not a CRL: it holds {found} (only X509 CRL blocks are read there)")
 
 
 def certificate_name(location: str) -> str:

@@ -111,6 +111,7 @@ def test_configuration_files_in_place(host):
             "ca_file": "/etc/oid/tls/ca.pem",
             "cert_file": "/etc/oid/tls/dc.crt",
             "key_file": "/etc/oid/tls/dc.key",
+            "crl_file": "/etc/oid/tls/crl.pem",  # the CA's revocation list, made with the CA
         },
         "keystone_account": {
             "auth_url": "http://10.253.0.10:5000/v3",
