@@ -108,6 +108,31 @@ def test_a_certificate_peers_would_refuse_stops_it(dc, certificate, reason):
     assert "Berlin.crt" in message and reason in message and "site.yml --tags trust" in message, message
 
 
+@pytest.mark.parametrize(
+    ("crl", "reason"),
+    [
+        ("revoking Berlin", "Berlin.crt is revoked by"),
+        ("expired", "every interposer now refuses every peer ('CRL has expired')"),
+    ],
+)
+def test_a_revocation_list_peers_would_refuse_it_by_stops_it(dc, crl, reason):
+    """The CA's CRL naming this DC's certificate, or past its next update."""
+    berlin = dc["authority"].issue(dc["pki"], "Berlin", not_after=NOW + datetime.timedelta(days=365))
+    if crl == "expired":
+        dc["authority"].revocation_list(dc["pki"] / "crl.pem", next_update=NOW - datetime.timedelta(days=1))
+    else:
+        dc["authority"].revocation_list(dc["pki"] / "crl.pem", [berlin])
+    message = failed(prechecks(dc))
+    assert reason in message and "site.yml --tags trust" in message, message
+
+
+def test_a_revocation_list_due_soon_is_said(dc):
+    dc["authority"].revocation_list(dc["pki"] / "crl.pem", next_update=NOW + datetime.timedelta(days=10))
+    result = prechecks(dc)
+    said = " ".join(result.stdout.split())
+    assert result.returncode == 0 and "within 30 days. site.yml --tags trust makes it again." in said, said[-3000:]
+
+
 def test_a_certificate_expiring_soon_is_said(dc):
     dc["authority"].issue(dc["pki"], "Berlin", not_after=NOW + datetime.timedelta(days=10))
     result = prechecks(dc)
