@@ -14,6 +14,7 @@ import ssl
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -357,6 +358,14 @@ def test_a_crl_file_holding_a_certificate_is_an_error_at_start(tmp_path, fed_fil
         yaml.safe_dump({**fed_files, "tls": {**fed_files["tls"], "crl_file": fed_files["tls"]["cert_file"]}})
     )
     with pytest.raises(ConfigError, match=r"is not a CRL: it holds CERTIFICATE \(only X509 CRL blocks"):
+        load_settings(str(config))
+    # A CRL followed by a certificate in CRLF lines (which OpenSSL reads all the same).
+    federation = TlsFederation(tmp_path / "own")
+    mixed = tmp_path / "mixed.pem"
+    crl = federation.ca.revocation_list(tmp_path / "crl.pem").read_bytes()
+    mixed.write_bytes(crl + Path(fed_files["tls"]["cert_file"]).read_bytes().replace(b"\n", b"\r\n"))
+    config.write_text(yaml.safe_dump({**fed_files, "tls": {**fed_files["tls"], "crl_file": str(mixed)}}))
+    with pytest.raises(ConfigError, match=r"is not a CRL: it holds CERTIFICATE, X509 CRL"):
         load_settings(str(config))
 
 

@@ -106,9 +106,10 @@ class PeerTLS:
         raise ValueError("refused by itself: the TLS handshake did not complete")
 
 
-# The PEM blocks a CRL file may hold. A certificate there would be loaded as a
-# trusted CA (OpenSSL reads certificates and CRLs from the same file).
-PEM_BLOCK = re.compile(r"^-----BEGIN ([A-Z0-9 ]+)-----$", re.M)
+# The PEM blocks of a file, wherever they start (OpenSSL reads CRLF lines too).
+# A CRL file holds CRLs only: a certificate there would be loaded as a trusted
+# CA (OpenSSL reads certificates and CRLs from the same file).
+PEM_BLOCK = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----")
 
 
 def require_crls_only(path: str) -> None:
