@@ -6,7 +6,6 @@ certificate at its peer port, with the reason in its log."""
 
 from __future__ import annotations
 
-import datetime
 import os
 import socket
 import ssl
@@ -16,12 +15,11 @@ from pathlib import Path
 import pytest
 import requests
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.hazmat.primitives import serialization
 
 from tests.support.federation import interposer, site
 from tests.support.lab import docker
+from tests.support.pki import Authority
 
 pytestmark = pytest.mark.lab
 
@@ -32,28 +30,13 @@ BERLIN_ONLY = ("--limit", "berlin-control,localhost")
 def issue_by_the_lab_ca(directory: Path, location: str) -> tuple[Path, Path]:
     """A certificate naming ``location``, signed by the lab's federation CA, as
     a DC's former one would be (its key kept by whoever took it)."""
-    ca_key = serialization.load_pem_private_key((PKI / "ca.key").read_bytes(), password=None)
-    ca_cert = x509.load_pem_x509_certificate((PKI / "ca.pem").read_bytes())
-    key = ec.generate_private_key(ec.SECP256R1())
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, location)]))
-        .issuer_name(ca_cert.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(hours=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(location.lower())]), critical=False)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
-        .sign(ca_key, hashes.SHA256())
+    lab_ca = Authority(
+        key=serialization.load_pem_private_key((PKI / "ca.key").read_bytes(), password=None),
+        cert=x509.load_pem_x509_certificate((PKI / "ca.pem").read_bytes()),
+        ca_file=PKI / "ca.pem",
     )
-    cert_file, key_file = directory / f"{location}.crt", directory / f"{location}.key"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    return cert_file, key_file
+    issued = lab_ca.issue(directory, location)
+    return Path(issued.cert_file), Path(issued.key_file)
 
 
 def healthz_as_a_peer(dc, cert_file: Path, key_file: Path) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -11,9 +10,8 @@ from pathlib import Path
 import yaml
 
 from oid.interposer.trust import PeerTLS
+from oid.interposer.trust import log as trust_log
 from oid.scope import Catalog, ScopeError
-
-log = logging.getLogger("oid.interposer.trust")
 
 # Path prefixes the interposer serves, one per service type.
 SERVICE_PREFIXES = ("identity", "compute", "image", "network", "placement", "volume")
@@ -193,7 +191,7 @@ def load_peer_tls(path: str, base: Path, data: dict) -> PeerTLS | None:
     try:
         peer_tls.check_own_certificate(data["location"])
     except ValueError as exc:
-        log.error("other DCs will refuse this one: %s (site.yml --tags trust makes a new certificate)", exc)
+        trust_log.error("other DCs will refuse this one: %s (site.yml --tags trust makes a new certificate)", exc)
     return peer_tls
 
 
