@@ -26,11 +26,13 @@ cost the controller at each N, in CPU and spread over this machine's cores.
 Nothing leaves this machine; hosts are `ansible_connection: local`.
 Usage: benchmarks/site_controller.py [--sizes 10,100,1000] [--tasks 3]
            [--profile NAME=skipped=S,action=A,module=M ...]
+       benchmarks/site_controller.py --count RUN_JSON HOST   (site.yml's slots of HOST, as a --profile)
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import subprocess
@@ -140,6 +142,30 @@ def report(results: dict, profiles: dict) -> None:
         print()
 
 
+# Tasks that run on the controller alone (no module on the host).
+CONTROLLER_ACTIONS = {
+    f"ansible.builtin.{name}"
+    for name in ("set_fact", "debug", "assert", "group_by", "meta", "include_tasks", "include_role", "add_host")
+}
+
+
+def count_slots(json_file: str, host: str) -> dict[str, int]:
+    """A host's slots by kind in site.yml's plays (named "Oid | ...") of a run
+    written by the ansible.posix.json callback. A `run_once` task has a result
+    for the play's first host only: count another host for a typical one."""
+    counts = dict.fromkeys(KINDS, 0)
+    for play in json.loads(Path(json_file).read_text())["plays"]:
+        if play["play"]["name"].startswith("Oid |"):
+            for task in play["tasks"]:
+                result = task["hosts"].get(host)
+                if result is not None:
+                    skipped = result.get("skipped")
+                    counts[
+                        "skipped" if skipped else "action" if result.get("action") in CONTROLLER_ACTIONS else "module"
+                    ] += 1
+    return counts
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="10,100,1000", help="numbers of DCs in the inventory (default 10,100,1000)")
@@ -151,7 +177,17 @@ def main() -> None:
         metavar="NAME=skipped=S,action=A,module=M",
         help="a playbook's slots per host by kind (site.yml's, counted on the lab: docs/performance.md); repeatable",
     )
+    parser.add_argument(
+        "--count",
+        nargs=2,
+        metavar=("RUN_JSON", "HOST"),
+        help="only print HOST's slots by kind in a site.yml run (ansible.posix.json callback's output), as a --profile",
+    )
     options = parser.parse_args()
+    if options.count:
+        counts = count_slots(*options.count)
+        print(f"{options.count[1]}=" + ",".join(f"{kind}={count}" for kind, count in counts.items()))
+        return
     sizes = [int(size) for size in options.sizes.split(",")]
     profiles = {}
     for profile in options.profile:
