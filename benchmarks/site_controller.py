@@ -65,13 +65,29 @@ sys.exit(code)
 """
 
 
+# ansible-playbook itself, recording the CPU of its main process alone (its
+# workers are forked children, which leave by os._exit): the part of a run no
+# number of cores or forks spreads.
+LAUNCHER = """import os, resource, runpy, sys
+main = os.getpid()
+sys.argv = sys.argv[1:]
+try:
+    runpy.run_path(sys.argv[0], run_name="__main__")
+finally:
+    if os.getpid() == main:
+        used = resource.getrusage(resource.RUSAGE_SELF)
+        with open({log!r}, "w") as log:
+            log.write("%f\\n" % (used.ru_utime + used.ru_stime))
+"""
+
+
 def play(kind: str | None, tasks: int) -> list:
     body = [dict(KINDS[kind], name=f"{kind} {i}") for i in range(tasks)] if kind else []
     return [{"name": "Slots", "hosts": "oid_federation", "gather_facts": False, "tasks": body}]
 
 
-def run(directory: Path, kind: str | None, tasks: int) -> tuple[float, float]:
-    """(controller CPU seconds, wall seconds) of one play over every host."""
+def run(directory: Path, kind: str | None, tasks: int) -> tuple[float, float, float]:
+    """(controller CPU seconds, its main process's alone, wall seconds) of one play over every host."""
     (directory / "play.yml").write_text(yaml.safe_dump(play(kind, tasks)))
     host_log = directory / "host-cpu.log"
     host_log.write_text("")
@@ -83,11 +99,14 @@ def run(directory: Path, kind: str | None, tasks: int) -> tuple[float, float]:
         ANSIBLE_STDOUT_CALLBACK="ansible.builtin.null",
         ANSIBLE_PIPELINING="1",
     )
+    main_log = directory / "main-cpu.log"
+    launcher = directory / "launcher.py"
+    launcher.write_text(LAUNCHER.format(log=str(main_log)))
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
     done = subprocess.run(
-        [str(Path(sys.executable).with_name("ansible-playbook")), "-i", str(directory / "inventory.yml"),
-         str(directory / "play.yml")],
+        [sys.executable, str(launcher), str(Path(sys.executable).with_name("ansible-playbook")),
+         "-i", str(directory / "inventory.yml"), str(directory / "play.yml")],
         env=env, capture_output=True, text=True, timeout=3600, cwd=TOP,
     )  # fmt: skip
     wall = time.monotonic() - started
@@ -96,7 +115,7 @@ def run(directory: Path, kind: str | None, tasks: int) -> tuple[float, float]:
         sys.exit(f"ansible-playbook failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
     total = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     on_hosts = sum(float(line) for line in host_log.read_text().split())
-    return total - on_hosts, wall
+    return total - on_hosts, float(main_log.read_text()), wall
 
 
 def measure(n: int, workdir: Path, tasks: int) -> dict:
@@ -124,20 +143,28 @@ def report(results: dict, profiles: dict) -> None:
     print("The controller's cost of one task slot of site.yml (one task, one host), N DCs in the inventory")
     print(f"(CPU: ansible-playbook's processes, the modules' own runs taken out; ratios against N={base_n})\n")
     for n, result in results.items():
-        cpu, wall = result["start"]
-        print(f"N={n}:  inventory and play loaded: {cpu:5.1f} s CPU, {wall:5.1f} s")
-        for kind, (cpu, wall) in result["slot"].items():
-            base_cpu, base_wall = base["slot"][kind]
+        cpu, main_cpu, wall = result["start"]
+        print(
+            f"N={n}:  inventory and play loaded: {cpu:5.1f} s CPU"
+            f" ({main_cpu:5.1f} s in the main process), {wall:5.1f} s"
+        )
+        for kind, (cpu, main_cpu, wall) in result["slot"].items():
+            base_cpu, base_main, base_wall = base["slot"][kind]
             print(
                 f"   {kind:8s} {cpu * 1000:6.2f} ms CPU ({cpu / base_cpu:.2f}x)"
+                f" of which {main_cpu * 1000:6.2f} ms in the main process ({main_cpu / base_main:.2f}x)"
                 f"   {wall * 1000:6.2f} ms wall ({wall / base_wall:.2f}x)"
             )
         for name, slots in profiles.items():
-            cpu = sum(count * result["slot"][kind][0] for kind, count in slots.items()) * n + result["start"][0]
+            cpu, main_cpu = (
+                sum(count * result["slot"][kind][index] for kind, count in slots.items()) * n + result["start"][index]
+                for index in (0, 1)
+            )
             described = ", ".join(f"{count} {kind}" for kind, count in slots.items())
             print(
                 f"   {name} ({described} slots per host) over N hosts: {cpu:.0f} s of the controller's CPU,"
-                f" {cpu / cores:.0f} s over this machine's {cores} cores"
+                f" {cpu / cores:.0f} s over this machine's {cores} cores; {main_cpu:.0f} s in the main process"
+                f" (no number of cores makes it shorter), {cpu / max(main_cpu, 1e-9):.1f} cores to reach that"
             )
         print()
 
@@ -149,20 +176,31 @@ CONTROLLER_ACTIONS = {
 }
 
 
+# Actions that run two modules on the host when nothing changes (stat, then file).
+TWO_MODULE_ACTIONS = {f"ansible.builtin.{name}" for name in ("copy", "template")}
+
+
 def count_slots(json_file: str, host: str) -> dict[str, int]:
     """A host's slots by kind in site.yml's plays (named "Oid | ...") of a run
-    written by the ansible.posix.json callback. A `run_once` task has a result
-    for the play's first host only: count another host for a typical one."""
+    written by the ansible.posix.json callback. A module slot is one module run:
+    a loop counts each item it ran, copy and template count two (the stat and
+    the file modules of a file that did not change). A `run_once` task has a
+    result for the play's first host only: count another host for a typical one."""
     counts = dict.fromkeys(KINDS, 0)
     for play in json.loads(Path(json_file).read_text())["plays"]:
         if play["play"]["name"].startswith("Oid |"):
             for task in play["tasks"]:
                 result = task["hosts"].get(host)
-                if result is not None:
-                    skipped = result.get("skipped")
-                    counts[
-                        "skipped" if skipped else "action" if result.get("action") in CONTROLLER_ACTIONS else "module"
-                    ] += 1
+                if result is None:
+                    continue
+                if result.get("skipped"):
+                    counts["skipped"] += 1
+                elif result.get("action") in CONTROLLER_ACTIONS:
+                    counts["action"] += 1
+                else:
+                    items = result.get("results")
+                    runs = 1 if items is None else sum(1 for item in items if not item.get("skipped"))
+                    counts["module"] += runs * (2 if result.get("action") in TWO_MODULE_ACTIONS else 1)
     return counts
 
 
