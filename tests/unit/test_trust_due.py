@@ -137,6 +137,7 @@ def signed(key_pem: bytes, ca_key, ca_cert, common_name: str, dns: str) -> bytes
         .serial_number(x509.random_serial_number())
         .not_valid_before(NOW - DAY)
         .not_valid_after(NOW + DAY)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
         .add_extension(x509.SubjectAlternativeName([x509.DNSName(dns)]), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=False)
         .add_extension(

@@ -8,7 +8,8 @@ something is not what those modules would leave: only those run them, and the
 modules still decide what to make. A DC is due when its key is missing, not an
 EC P-256 key or not 0600; or its certificate is missing, not 0644, not of its
 key, not signed by the CA (a new CA re-signs every DC), or does not name the DC
-as the role asks (subject, subjectAltName, CA:FALSE, server and client auth).
+as the role asks (subject, subjectAltName, CA:FALSE, server and client auth,
+the key's identifier as community.crypto adds it).
 
     query('oid_trust_due', locations, pki_directory=..., ca_certificate=...)
 """
@@ -58,6 +59,7 @@ def sound_public_key(path: str):
 def names_the_dc(certificate, location: str) -> bool:
     extensions = certificate.extensions
     try:
+        key_identifier = extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
         alt_names = extensions.get_extension_for_class(x509.SubjectAlternativeName).value
         constraints = extensions.get_extension_for_class(x509.BasicConstraints).value
         usages = extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
@@ -69,6 +71,7 @@ def names_the_dc(certificate, location: str) -> bool:
         and len(list(alt_names)) == 1
         and not constraints.ca
         and set(usages) == USAGES
+        and key_identifier == x509.SubjectKeyIdentifier.from_public_key(certificate.public_key())
     )
 
 
