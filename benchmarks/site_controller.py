@@ -180,14 +180,15 @@ CONTROLLER_ACTIONS = {
 TWO_MODULE_ACTIONS = {f"ansible.builtin.{name}" for name in ("copy", "template")}
 
 
-def count_slots(json_file: str, host: str) -> dict[str, int]:
+def count_slots(run: dict, host: str) -> dict[str, int]:
     """A host's slots by kind in site.yml's plays (named "Oid | ...") of a run
-    written by the ansible.posix.json callback. A module slot is one module run:
+    written by the ansible.posix.json callback (tests/overlay/test_site.py
+    bounds them). A module slot is one module run:
     a loop counts each item it ran, copy and template count two (the stat and
     the file modules of a file that did not change). A `run_once` task has a
     result for the play's first host only: count another host for a typical one."""
     counts = dict.fromkeys(KINDS, 0)
-    for play in json.loads(Path(json_file).read_text())["plays"]:
+    for play in run["plays"]:
         if play["play"]["name"].startswith("Oid |"):
             for task in play["tasks"]:
                 result = task["hosts"].get(host)
@@ -223,7 +224,8 @@ def main() -> None:
     )
     options = parser.parse_args()
     if options.count:
-        counts = count_slots(*options.count)
+        run_json, host = options.count
+        counts = count_slots(json.loads(Path(run_json).read_text()), host)
         print(f"{options.count[1]}=" + ",".join(f"{kind}={count}" for kind, count in counts.items()))
         return
     sizes = [int(size) for size in options.sizes.split(",")]

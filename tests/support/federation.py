@@ -41,19 +41,6 @@ def recap(output: str) -> dict[str, dict[str, int]]:
     return hosts
 
 
-def slots(json_output: str, host: str, plays_prefix: str = "Oid |") -> dict[str, int]:
-    """The task slots one host took in the plays named with the prefix (site.yml's),
-    from the ansible.posix.json callback: run or skipped. Each is a worker the
-    controller forks, whatever the task does (docs/performance.md)."""
-    counts = {"run": 0, "skipped": 0}
-    for play in json.loads(json_output)["plays"]:
-        if play["play"]["name"].startswith(plays_prefix):
-            for task in play["tasks"]:
-                if host in task["hosts"]:
-                    counts["skipped" if task["hosts"][host].get("skipped") else "run"] += 1
-    return counts
-
-
 def interposer(dc) -> str:
     return f"http://{dc.address}:8790"
 
@@ -83,7 +70,6 @@ def call(method, dc, path, auth, scope=None, **kwargs):
 def playbook(tmp_path, tasks: list[dict], name: str = "play", cloud: str = "oid-berlin") -> dict:
     """Run tasks with oid.cloud modules on localhost, entering the federation
     through ``cloud`` of the lab's clouds.yaml; returns what they registered."""
-    import json
     import os
 
     import yaml
