@@ -52,6 +52,15 @@ SERVICES = {
 CONTAINERS = [container for container, _, _ in SERVICES.values()]
 FILTER_CODE = ["__init__.py", "scope.py", "policy.py", "paste/__init__.py", "paste/filters.py"]
 RESTART = "Paste | Restart the API services whose filters or filter code changed"
+CATALOG_TASK = "Catalog | The inter-DC catalog (the same on every DC), its directories, this DC's endpoints"
+SECRETS_TASK = (
+    "Catalog | This DC's own secret (its interposer gives it to its API services' filters only),"
+    " its interposer's password"
+)
+PASTE_FILES_TASK = (
+    "Paste | Filter code's directory, each api-paste.ini with oid_scope and oid_auth,"
+    " mounts for Kolla's <service>_extra_volumes"
+)
 
 # Run in an API container: load oid's two filters from the paste file the service
 # reads, as paste.deploy does when the service starts, and pass a request through
@@ -256,9 +265,7 @@ def test_a_new_secret_or_catalog_restarts_no_api_service(host, restore):
     no API service, and each sees the new file through its mount."""
     before = started(host)
     tasks = converge(oid_federation_secret="oidmolpaste-another-secret-9876543210")
-    assert tasks["Catalog | This DC's own secret (its interposer gives it to its API services' filters only)"][
-        "changed"
-    ]
+    assert tasks[SECRETS_TASK]["changed"]
     assert restarted(tasks) == [] and started(host) == before
     inside = host.run("docker exec oidmolpaste_nova_api cat /etc/oid/dc-secret")
     assert inside.rc == 0 and inside.stdout.strip() == derived("oidmolpaste-another-secret-9876543210")
@@ -266,7 +273,7 @@ def test_a_new_secret_or_catalog_restarts_no_api_service(host, restore):
     tasks = converge(
         oid_federation_secret="oidmolpaste-another-secret-9876543210", oid_link_connect_timeouts={"Denver": 9.0}
     )
-    assert tasks["Catalog | The inter-DC catalog (the same on every DC)"]["changed"]
+    assert tasks[CATALOG_TASK]["changed"]
     assert restarted(tasks) == [] and started(host) == before
     inside = host.run("docker exec oidmolpaste_glance_api cat /etc/oid/catalog.yml")
     assert yaml.safe_load(inside.stdout)["locations"]["Denver"]["connect_timeout"] == 9.0
@@ -318,8 +325,8 @@ def test_tags_catalog_alone_applies_a_new_catalog_without_restarts(host, restore
     filters re-read it by themselves)."""
     before = started(host)
     tasks = converge("--tags", "catalog", oid_link_connect_timeouts={"Denver": 8.0})
-    assert tasks["Catalog | The inter-DC catalog (the same on every DC)"]["changed"]
-    assert "Paste | The same file with oid_scope and oid_auth in every authtoken pipeline" not in tasks
+    assert tasks[CATALOG_TASK]["changed"]
+    assert PASTE_FILES_TASK not in tasks
     assert RESTART not in tasks and started(host) == before
     for container in CONTAINERS:
         inside = host.run(f"docker exec {container} cat /etc/oid/catalog.yml")
