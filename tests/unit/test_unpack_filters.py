@@ -3,6 +3,8 @@ API containers mount it, and left alone when that tree is already the wheel's.""
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import subprocess
 import sys
 import zipfile
@@ -76,3 +78,49 @@ def test_a_wheel_without_the_package_is_refused(tmp_path, members):
     done = run(built, target)
     assert done.returncode != 0 and "no oid/ package inside" in done.stderr
     assert list(target.iterdir()) == []
+
+
+# ---- the digest that spares a converged host the wheel's copy and unpacking
+
+READ_HOST = SCRIPT.with_name("read_host.py")
+LOOKUP = SCRIPT.parents[1] / "lookup_plugins" / "oid_paste_package_digest.py"
+
+
+def host_digest(package: Path) -> str | None:
+    """What read_host.py prints for the filter code (no service to read: no engine needed)."""
+    done = subprocess.run(
+        [sys.executable, str(READ_HOST), "docker", "[]", str(package)], capture_output=True, text=True, check=True
+    )
+    return json.loads(done.stdout)["filters"]
+
+
+def wheel_digest(built: Path) -> str:
+    spec = importlib.util.spec_from_file_location("oid_paste_package_digest", LOOKUP)
+    lookup = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(lookup)
+    return lookup.LookupModule().run([str(built)])[0]
+
+
+def test_the_host_and_the_wheel_digests_agree_exactly_when_unpacking_would_change_nothing(tmp_path):
+    built = wheel(tmp_path / "oid.whl", PACKAGE)
+    target = tmp_path / "python"
+    target.mkdir()
+    assert host_digest(target / "oid") is None  # nothing unpacked yet
+    unpack(built, target)
+    assert host_digest(target / "oid") == wheel_digest(built)
+    (target / "oid" / "extra.py").write_bytes(b"")  # a file added by hand
+    assert host_digest(target / "oid") != wheel_digest(built)
+    assert unpack(built, target) == "unpacked"
+    (target / "oid" / "paste" / "filters.py").write_bytes(b"FILTERS = 2\n")  # edited by hand
+    assert host_digest(target / "oid") != wheel_digest(built)
+    assert unpack(built, target) == "unpacked"
+    assert host_digest(target / "oid") == wheel_digest(built)
+    newer = wheel(tmp_path / "newer.whl", {**PACKAGE, "oid/scope.py": b"SCOPE = 3\n"})  # new code
+    assert wheel_digest(newer) != host_digest(target / "oid")
+
+
+def test_a_wheel_without_the_package_is_a_clear_error(tmp_path):
+    from ansible.errors import AnsibleLookupError
+
+    with pytest.raises(AnsibleLookupError, match="no oid/ package inside"):
+        wheel_digest(wheel(tmp_path / "empty.whl", {}))
