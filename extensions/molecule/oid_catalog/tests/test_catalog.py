@@ -277,6 +277,10 @@ def test_what_the_old_trust_model_left_goes(host, restore):
         converge()
         assert sorted(oid_users()) == [ACCOUNT, "oid-operator"]
         assert not local(f"{OID}/federation-secret").exists() and not local(f"{OID}/keystones.yml").exists()
+        # A migration stopped after the files went: the upgrade action lists the accounts again.
+        requests.post(f"{KEYSTONE}/users", json={"user": old}, headers=headers, timeout=30).raise_for_status()
+        converge(oid_action="upgrade")
+        assert sorted(oid_users()) == [ACCOUNT, "oid-operator"]
     finally:
         operator = oid_users().get("oid-operator")
         if operator:
