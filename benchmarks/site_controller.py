@@ -25,7 +25,7 @@ cost the controller at each N, in CPU and spread over this machine's cores.
 
 Nothing leaves this machine; hosts are `ansible_connection: local`.
 Usage: benchmarks/site_controller.py [--sizes 10,100,1000] [--tasks 3]
-           [--profile NAME=skipped=S,action=A,module=M ...]
+           [--profile NAME=skipped=S,action=A,module=M ...] [--ansible-env ANSIBLE_X=V ...]
        benchmarks/site_controller.py --count RUN_JSON HOST   (site.yml's slots of HOST, as a --profile)
 """
 
@@ -89,6 +89,10 @@ def play(kind: str | None, tasks: int) -> list:
     return [{"name": "Slots", "hosts": "oid_federation", "gather_facts": False, "tasks": body}]
 
 
+# Settings of Ansible's own to run with, over oid's ansible.cfg (--ansible-env).
+ANSIBLE_ENV: dict[str, str] = {}
+
+
 def run(directory: Path, kind: str | None, tasks: int) -> tuple[float, float, float]:
     """(controller CPU seconds, its main process's alone, wall seconds) of one play over every host."""
     (directory / "play.yml").write_text(yaml.safe_dump(play(kind, tasks)))
@@ -101,6 +105,7 @@ def run(directory: Path, kind: str | None, tasks: int) -> tuple[float, float, fl
         ANSIBLE_CONFIG=str(TOP / "ansible.cfg"),
         ANSIBLE_STDOUT_CALLBACK="ansible.builtin.null",
         ANSIBLE_PIPELINING="1",
+        **ANSIBLE_ENV,
     )
     main_log = directory / "main-cpu.log"
     launcher = directory / "launcher.py"
@@ -220,6 +225,13 @@ def main() -> None:
         help="a playbook's slots per host by kind (site.yml's, counted on the lab: docs/performance.md); repeatable",
     )
     parser.add_argument(
+        "--ansible-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an Ansible setting over oid's ansible.cfg, e.g. ANSIBLE_FORKS=5 (Ansible's default); repeatable",
+    )
+    parser.add_argument(
         "--count",
         nargs=2,
         metavar=("RUN_JSON", "HOST"),
@@ -231,6 +243,11 @@ def main() -> None:
         counts = count_slots(json.loads(Path(run_json).read_text()), host)
         print(f"{options.count[1]}=" + ",".join(f"{kind}={count}" for kind, count in counts.items()))
         return
+    for setting in options.ansible_env:
+        name, equals, value = setting.partition("=")
+        if not name.startswith("ANSIBLE_") or not equals:
+            sys.exit(f"--ansible-env {setting}: NAME=VALUE, an ANSIBLE_ setting")
+        ANSIBLE_ENV[name] = value
     sizes = [int(size) for size in options.sizes.split(",")]
     profiles = {}
     for profile in options.profile:
