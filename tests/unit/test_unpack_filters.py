@@ -89,7 +89,7 @@ LOOKUP = SCRIPT.parents[1] / "lookup_plugins" / "oid_paste_package_digest.py"
 def host_digest(package: Path) -> str | None:
     """What read_host.py prints for the filter code (no service to read: no engine needed)."""
     done = subprocess.run(
-        [sys.executable, str(READ_HOST), "docker", "[]", str(package)], capture_output=True, text=True, check=True
+        [sys.executable, str(READ_HOST), "docker", "[]", str(package), "[]"], capture_output=True, text=True, check=True
     )
     return json.loads(done.stdout)["filters"]
 
@@ -117,6 +117,15 @@ def test_the_host_and_the_wheel_digests_agree_exactly_when_unpacking_would_chang
     assert host_digest(target / "oid") == wheel_digest(built)
     newer = wheel(tmp_path / "newer.whl", {**PACKAGE, "oid/scope.py": b"SCOPE = 3\n"})  # new code
     assert wheel_digest(newer) != host_digest(target / "oid")
+
+
+def test_a_tree_that_cannot_be_read_is_not_the_wheels(tmp_path):
+    built = wheel(tmp_path / "oid.whl", PACKAGE)
+    target = tmp_path / "python"
+    target.mkdir()
+    unpack(built, target)
+    (target / "oid" / "gone.py").symlink_to(tmp_path / "nowhere")
+    assert host_digest(target / "oid") is None
 
 
 def test_a_wheel_without_the_package_is_a_clear_error(tmp_path):

@@ -98,7 +98,10 @@ def main(engine: str, specification: str, package: str, options: str) -> int:
             )
             return 1
         shipped[item["service"]] = answer.stdout
-    filters = package_digest(tree_files(package)) if os.path.isdir(package) else None
+    try:
+        filters = package_digest(tree_files(package)) if os.path.isdir(package) else None
+    except OSError:  # a file that cannot be read (a dangling link): unpacking puts the tree back
+        filters = None
     print(json.dumps({"shipped": shipped, "filters": filters, "options": options_not_set(json.loads(options))}))
     return 0
 
