@@ -33,6 +33,9 @@ MASTER_PASSWORD = "oidmolcat-account-password"  # group_vars/oid_federation.yml,
 MASTER_SECRET = "oidmolcat-federation-secret-0123456789"
 ACCOUNT = "oid-interposer"
 CATALOG_TASK = "Catalog | The inter-DC catalog (the same on every DC), its directories, this DC's endpoints"
+ACCOUNT_TASK = (
+    "Catalog | The interposer's account (it validates this DC's tokens for other DCs), its role in the service project"
+)
 
 
 def derived(master: str, purpose: str, location: str = "Berlin") -> str:
@@ -217,6 +220,26 @@ def test_keystone_has_one_oid_account_berlin_s_interposer_s():
     ]
 
 
+def test_a_role_taken_away_is_given_back_and_check_mode_only_says_so(restore):
+    """The account's role removed by hand in Keystone: a check-mode run reports the
+    change and gives nothing; a run gives the role back (oid.cloud.service_account:
+    the user and its role in one module run)."""
+    admin_token, _ = login(ADMIN[0], ADMIN[1], ADMIN[2])
+    user = oid_users()[ACCOUNT]
+    project = admin_get("/projects", name="service")["projects"][0]
+    role = admin_get("/roles", name="service")["roles"][0]
+    grant = f"{KEYSTONE}/projects/{project['id']}/users/{user['id']}/roles/{role['id']}"
+    requests.delete(grant, headers={"X-Auth-Token": admin_token}, timeout=30).raise_for_status()
+
+    checked = run_converge(args=("--check",))[FIRST][ACCOUNT_TASK]
+    assert checked["changed"]
+    assert requests.head(grant, headers={"X-Auth-Token": admin_token}, timeout=30).status_code == 404
+
+    assert converge()[FIRST][ACCOUNT_TASK]["changed"]
+    assert requests.head(grant, headers={"X-Auth-Token": admin_token}, timeout=30).status_code == 204
+    assert not converge()[FIRST][ACCOUNT_TASK]["changed"]
+
+
 def test_the_account_does_what_the_interposer_does_with_it():
     """Log in with Berlin's own password and validate another user's token."""
     admin_token, _ = login(ADMIN[0], ADMIN[1], ADMIN[2])
@@ -247,9 +270,7 @@ def test_a_new_dc_changes_the_catalog_and_nothing_in_keystone(host, tmp_path, re
         assert "Interposer | Reload" in tasks and "Interposer | Restart" not in tasks
         changed = {task for task, outcome in tasks.items() if outcome.get("changed")}
         assert changed == {CATALOG_TASK}, changed
-    assert report[INSTANCE]["Catalog | The interposer's account (it validates this DC's tokens for other DCs)"].get(
-        "skipped"
-    )
+    assert report[INSTANCE][ACCOUNT_TASK].get("skipped")
     catalog = yaml.safe_load(host.file(f"{OID}/catalog.yml").content_string)
     assert catalog["locations"]["Tokyo"] == {
         "interposer": "http://10.253.1.40:8790",

@@ -15,8 +15,8 @@ options:
   cloud:
     description:
       - Named cloud of a C(clouds.yaml) file, or a dict with a complete cloud configuration.
-      - The cloud is the entry DC. Its Keystone catalog points at its oid interposer, which
-        routes every request according to O(scope).
+      - For a module with a C(scope), the cloud is the entry DC. Its Keystone catalog points at its oid
+        interposer, which routes every request according to the scope.
     type: raw
   auth:
     description:

@@ -113,18 +113,22 @@ class OidModule(object):
     argument_spec = {}
     module_kwargs = {}
     service = None
+    # A module of one cloud's own resources, talking to its Keystone directly
+    # (service_account, for the roles), has no scope option.
+    scoped = True
 
     def __init__(self):
-        self.ansible = AnsibleModule(
-            oid_argument_spec(**self.argument_spec), supports_check_mode=True, **self.module_kwargs
-        )
+        spec = oid_argument_spec(**self.argument_spec)
+        if not self.scoped:
+            del spec["scope"]
+        self.ansible = AnsibleModule(spec, supports_check_mode=True, **self.module_kwargs)
         self.params = self.ansible.params
         self.check_mode = self.ansible.check_mode
         self.results = dict(changed=False)
         if not HAS_SDK:
             self.ansible.fail_json(msg=missing_required_lib("openstacksdk"), exception=str(SDK_IMPORT_ERROR))
         try:
-            self.scope = parse_scope(self.params["scope"])
+            self.scope = parse_scope(self.params.get("scope"))
         except ScopeError as exc:
             self.ansible.fail_json(msg=str(exc))
         self.conn = self._connect()
